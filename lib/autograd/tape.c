@@ -1,0 +1,159 @@
+#include "autograd/tape.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void ak_ctx_init(ak_ctx *ctx, size_t arena_bytes, uint64_t seed)
+{
+    memset(ctx, 0, sizeof *ctx);
+    ak_arena_init(&ctx->arena, arena_bytes);
+    ctx->grad_enabled = 1;
+    ctx->seed = seed;
+}
+
+void ak_ctx_free(ak_ctx *ctx)
+{
+    ak_arena_free(&ctx->arena);
+    ctx->tape = NULL;
+}
+
+void ak_ctx_end_step(ak_ctx *ctx)
+{
+    ak_arena_reset(&ctx->arena);
+    ctx->tape = NULL;
+    ctx->failed = 0;
+    ctx->err.msg[0] = 0;
+    ctx->dropout_calls = 0;
+    ctx->step++;
+}
+
+int ak_set_grad_enabled(ak_ctx *ctx, int enabled)
+{
+    int old = ctx->grad_enabled;
+    ctx->grad_enabled = enabled;
+    return old;
+}
+
+ak_tensor *ak_ctx_fail(ak_ctx *ctx, const char *fmt, ...)
+{
+    if (!ctx->failed) {
+        va_list ap;
+        va_start(ap, fmt);
+        ak_verrorf(&ctx->err, fmt, ap);
+        va_end(ap);
+        ctx->failed = 1;
+    }
+    return NULL;
+}
+
+static ak_tensor *make(ak_ctx *ctx, int ndim, const int64_t *shape, int zero)
+{
+    ak_tensor *t = ak_arena_calloc(&ctx->arena, sizeof *t);
+    if (!t)
+        return ak_ctx_fail(ctx, "out of memory for a tensor header");
+    if (ak_tensor_set_shape(t, ndim, shape) != 0)
+        return ak_ctx_fail(ctx, "invalid tensor shape (ndim %d)", ndim);
+    size_t bytes = (size_t)t->size * sizeof(float);
+    t->data = zero ? ak_arena_calloc(&ctx->arena, bytes) : ak_arena_alloc(&ctx->arena, bytes);
+    if (!t->data)
+        return ak_ctx_fail(ctx, "out of memory for a tensor of %lld floats", (long long)t->size);
+    return t;
+}
+
+ak_tensor *ak_tensor_new(ak_ctx *ctx, int ndim, const int64_t *shape) { return make(ctx, ndim, shape, 0); }
+
+ak_tensor *ak_tensor_zeros(ak_ctx *ctx, int ndim, const int64_t *shape) { return make(ctx, ndim, shape, 1); }
+
+ak_tensor *ak_tensor_from(ak_ctx *ctx, int ndim, const int64_t *shape, const float *data, int requires_grad)
+{
+    ak_tensor *t = make(ctx, ndim, shape, 0);
+    if (!t)
+        return NULL;
+    memcpy(t->data, data, (size_t)t->size * sizeof(float));
+    t->requires_grad = requires_grad;
+    return t;
+}
+
+ak_node *ak_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward_fn bw, int n_in, ak_tensor *const *in)
+{
+    out->requires_grad = 0;
+    out->node = NULL;
+    if (!ctx->grad_enabled)
+        return NULL;
+    int any = 0;
+    for (int i = 0; i < n_in; i++)
+        any |= in[i]->requires_grad;
+    if (!any)
+        return NULL;
+    ak_node *n = ak_arena_calloc(&ctx->arena, sizeof *n);
+    if (n_in > AK_NODE_MAX_IN)
+        n->more = ak_arena_alloc(&ctx->arena, sizeof(ak_tensor *) * (size_t)(n_in - AK_NODE_MAX_IN));
+    if (!n || (n_in > AK_NODE_MAX_IN && !n->more)) {
+        ak_ctx_fail(ctx, "%s: out of memory for the tape", op);
+        return NULL;
+    }
+    for (int i = 0; i < n_in; i++) {
+        if (i < AK_NODE_MAX_IN)
+            n->in[i] = in[i];
+        else
+            n->more[i - AK_NODE_MAX_IN] = in[i];
+    }
+    n->n_in = n_in;
+    n->op = op;
+    n->backward = bw;
+    n->out = out;
+    n->prev = ctx->tape;
+    ctx->tape = n;
+    out->requires_grad = 1;
+    out->node = n;
+    return n;
+}
+
+float *ak_grad(ak_ctx *ctx, ak_tensor *t)
+{
+    if (!t->requires_grad)
+        return NULL;
+    if (!t->grad) {
+        /* Parameters own persistent grads; everything else lives for the step. */
+        t->grad = ak_arena_calloc(&ctx->arena, (size_t)t->size * sizeof(float));
+        if (!t->grad)
+            ak_ctx_fail(ctx, "out of memory for a gradient of %lld floats", (long long)t->size);
+    }
+    return t->grad;
+}
+
+static int run_tape(ak_ctx *ctx, ak_err *err)
+{
+    for (ak_node *n = ctx->tape; n; n = n->prev) {
+        if (n->out->grad)   /* no gradient reached this node: nothing to pass on */
+            n->backward(ctx, n);
+        if (ctx->failed)
+            return ak_errorf(err, "backward: %s", ctx->err.msg);
+    }
+    return 0;
+}
+
+int ak_backward_seeded(ak_ctx *ctx, ak_tensor *out, const float *seed, ak_err *err)
+{
+    if (!out)
+        return ak_errorf(err, "backward: no output (the forward pass failed: %s)", ctx->err.msg);
+    if (!out->requires_grad)
+        return ak_errorf(err, "backward: the output does not depend on anything that requires grad");
+    float *g = ak_grad(ctx, out);
+    if (!g)
+        return ak_errorf(err, "backward: %s", ctx->err.msg);
+    for (int64_t i = 0; i < out->size; i++)
+        g[i] += seed[i];
+    return run_tape(ctx, err);
+}
+
+int ak_backward(ak_ctx *ctx, ak_tensor *loss, ak_err *err)
+{
+    if (loss && loss->size != 1) {
+        char s[64];
+        return ak_errorf(err, "backward: expected a scalar loss, got shape %s", ak_shape_str(loss, s, sizeof s));
+    }
+    const float one = 1.0f;
+    return ak_backward_seeded(ctx, loss, &one, err);
+}

@@ -1,0 +1,105 @@
+/* The execution context: per-step arena, the recorded tape, and the error
+ * that stops a forward pass.
+ *
+ * Every op takes an ak_ctx. In grad mode an op whose inputs require
+ * gradients appends a node (its backward function and what it saved) to the
+ * tape; ak_backward walks the tape newest-first. In no-grad mode nothing is
+ * recorded. All memory an op creates (output, saved values, node) comes from
+ * ctx->arena and lives until ak_ctx_end_step.
+ *
+ * Errors are sticky: an op given inputs it cannot accept (shapes, ids out of
+ * range) records a message naming the op and the shapes, marks the context
+ * failed and returns NULL; every op given a NULL input returns NULL. A caller
+ * builds the whole forward pass and checks ak_ctx_failed once. */
+#ifndef AK_AUTOGRAD_TAPE_H
+#define AK_AUTOGRAD_TAPE_H
+
+#include "core/arena.h"
+#include "core/error.h"
+#include "core/tensor.h"
+
+#define AK_NODE_MAX_IN 4
+
+typedef struct ak_ctx ak_ctx;
+typedef struct ak_node ak_node;
+
+/* Adds d(loss)/d(inputs) to the inputs' grads given n->out->grad. */
+typedef void (*ak_backward_fn)(ak_ctx *ctx, ak_node *n);
+
+struct ak_node {
+    ak_backward_fn backward;
+    const char *op;               /* for profiles and messages */
+    ak_tensor *out;
+    ak_tensor *in[AK_NODE_MAX_IN];
+    ak_tensor **more;             /* inputs beyond AK_NODE_MAX_IN (concat) */
+    int n_in;
+    void *saved;                  /* op-specific, arena-owned */
+    int64_t iarg[4];
+    float farg[4];
+    ak_node *prev;
+};
+
+struct ak_ctx {
+    ak_arena arena;
+    ak_node *tape;                /* newest node */
+    int grad_enabled;             /* 0 inside no-grad */
+    int training;                 /* enables dropout */
+    uint64_t seed;                /* dropout randomness */
+    uint64_t step;                /* advances at every ak_ctx_end_step */
+    uint64_t dropout_calls;       /* dropout ops so far in this step */
+    int failed;
+    ak_err err;
+};
+
+/* Sets up a context; `arena_bytes` sizes the first arena block (0 = default).
+ * Grad mode on, training off. */
+void ak_ctx_init(ak_ctx *ctx, size_t arena_bytes, uint64_t seed);
+void ak_ctx_free(ak_ctx *ctx);
+
+/* Ends a step: forgets the tape, resets the arena (every tensor made since
+ * the previous call becomes invalid), clears the error, advances `step`. */
+void ak_ctx_end_step(ak_ctx *ctx);
+
+/* Turns recording off/on; returns the previous setting so calls nest. */
+int ak_set_grad_enabled(ak_ctx *ctx, int enabled);
+
+/* 1 after an op failed; the message is in ctx->err.msg. */
+static inline int ak_ctx_failed(const ak_ctx *ctx) { return ctx->failed; }
+
+/* Records the first failure (later ones are consequences) and returns NULL. */
+ak_tensor *ak_ctx_fail(ak_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A new arena tensor with uninitialised (ak_tensor_new) or zeroed data.
+ * Fails the context on a bad shape or out of memory. */
+ak_tensor *ak_tensor_new(ak_ctx *ctx, int ndim, const int64_t *shape);
+ak_tensor *ak_tensor_zeros(ak_ctx *ctx, int ndim, const int64_t *shape);
+/* Arena tensor holding a copy of `data`; requires_grad as given (a leaf). */
+ak_tensor *ak_tensor_from(ak_ctx *ctx, int ndim, const int64_t *shape, const float *data, int requires_grad);
+
+/* Shape shorthands: ak_shape(3, 2, 4, 5) builds the array in place. */
+#define ak_shape(...) ((const int64_t[]){__VA_ARGS__})
+
+/* Appends a node for `out` computed from inputs in[0..n_in) when grad mode is
+ * on and some input requires grad; returns the node (for saved values) or
+ * NULL when nothing was recorded. Marks out->requires_grad accordingly. */
+ak_node *ak_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward_fn bw, int n_in, ak_tensor *const *in);
+
+/* The input tensors of a node, uniformly for any count. */
+static inline ak_tensor *ak_node_in(const ak_node *n, int i)
+{
+    return i < AK_NODE_MAX_IN ? n->in[i] : n->more[i - AK_NODE_MAX_IN];
+}
+
+/* Gradient buffer of t for accumulation: NULL when t needs no gradient;
+ * allocated zeroed from the arena on first use for non-parameters. */
+float *ak_grad(ak_ctx *ctx, ak_tensor *t);
+
+/* Reverse pass from a scalar `loss` (seed gradient 1). Returns 0, or -1 with
+ * a message when loss is not a scalar or does not depend on any parameter. */
+int ak_backward(ak_ctx *ctx, ak_tensor *loss, ak_err *err);
+
+/* Reverse pass from any tensor with a given seed gradient (same size as
+ * out; copied). Used by gradient checks and by losses computed outside. */
+int ak_backward_seeded(ak_ctx *ctx, ak_tensor *out, const float *seed, ak_err *err);
+
+#endif

@@ -1,0 +1,48 @@
+/* Per-step bump allocator.
+ *
+ * Everything one training step creates (activations, saved values, tape
+ * nodes, intermediate gradients) comes from an arena that is reset after the
+ * step. Allocation is a pointer bump; when a block runs out a new one is
+ * chained. Reset keeps memory: if the step needed more than one block, the
+ * blocks are merged into a single block as large as their sum, so from the
+ * second step on a model of fixed shape allocates nothing (tested by the
+ * high-water and block-count accessors below). */
+#ifndef AK_CORE_ARENA_H
+#define AK_CORE_ARENA_H
+
+#include <stddef.h>
+
+#define AK_ARENA_ALIGN 64 /* one cache line; also what AVX-512 loads like */
+
+typedef struct ak_arena_block ak_arena_block;
+
+typedef struct ak_arena {
+    ak_arena_block *blocks; /* newest first */
+    size_t used;            /* bytes handed out since the last reset */
+    size_t high_water;      /* most bytes ever handed out in one step */
+    size_t mallocs;         /* block allocations so far (for steady-state tests) */
+    size_t min_block;
+} ak_arena;
+
+/* Prepares an empty arena whose first block will hold at least `initial`
+ * bytes (0 picks a default). Allocates lazily. */
+void ak_arena_init(ak_arena *a, size_t initial);
+
+/* Returns `bytes` of AK_ARENA_ALIGN-aligned, uninitialised memory owned by
+ * the arena and valid until the next reset/free. Returns NULL only when the
+ * system is out of memory. */
+void *ak_arena_alloc(ak_arena *a, size_t bytes);
+
+/* Like ak_arena_alloc but zero-filled. */
+void *ak_arena_calloc(ak_arena *a, size_t bytes);
+
+/* Invalidates everything allocated since the last reset. */
+void ak_arena_reset(ak_arena *a);
+
+/* Releases all memory; the arena may be re-initialised. */
+void ak_arena_free(ak_arena *a);
+
+/* Capacity currently held (sum of block sizes). */
+size_t ak_arena_capacity(const ak_arena *a);
+
+#endif
