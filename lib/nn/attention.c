@@ -1,0 +1,197 @@
+#include "nn/attention.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *const TYPE_NAMES[] = {"additive", "dot", "general", "scaled_dot", "multihead"};
+
+const char *ak_attn_type_name(ak_attn_type t) { return t <= AK_ATTN_MULTIHEAD ? TYPE_NAMES[t] : "?"; }
+
+int ak_attn_type_parse(const char *s)
+{
+    for (int i = 0; i <= AK_ATTN_MULTIHEAD; i++)
+        if (strcmp(s, TYPE_NAMES[i]) == 0)
+            return i;
+    return -1;
+}
+
+int ak_nn_attention_init(ak_nn_attention *m, ak_params *p, const char *name, ak_attn_type type, int64_t d_q,
+                         int64_t d_k, int64_t d_attn, int64_t heads, float dropout, ak_err *err)
+{
+    char nm[256];
+    memset(m, 0, sizeof *m);
+    m->type = type;
+    m->d_q = d_q;
+    m->d_k = d_k;
+    m->d_attn = d_attn;
+    m->heads = 1;
+    m->dropout = dropout;
+    switch (type) {
+    case AK_ATTN_ADDITIVE:
+        if (d_attn < 1)
+            return ak_errorf(err, "%s: additive attention needs an attention size >= 1", name);
+        if (ak_nn_linear_init(&m->wq, p, ak_nn_name(nm, sizeof nm, name, "W"), d_q, d_attn, 1, err) ||
+            ak_nn_linear_init(&m->wk, p, ak_nn_name(nm, sizeof nm, name, "U"), d_k, d_attn, 1, err) ||
+            ak_nn_linear_init(&m->v, p, ak_nn_name(nm, sizeof nm, name, "v"), d_attn, 1, 1, err))
+            return -1;
+        return 0;
+    case AK_ATTN_DOT:
+    case AK_ATTN_SCALED_DOT:
+        if (d_q != d_k)
+            return ak_errorf(err, "%s: %s attention needs query and key sizes equal, got %lld and %lld", name,
+                             TYPE_NAMES[type], (long long)d_q, (long long)d_k);
+        return 0;
+    case AK_ATTN_GENERAL:
+        m->w = ak_param(p, ak_nn_name(nm, sizeof nm, name, "W"), 2, ak_shape(d_q, d_k),
+                        (ak_init){AK_INIT_UNIFORM, 1.0f / sqrtf((float)d_k)}, err);
+        return m->w ? 0 : -1;
+    case AK_ATTN_MULTIHEAD:
+        if (d_q != d_attn || d_k != d_attn || heads < 1 || d_attn % heads)
+            return ak_errorf(err,
+                             "%s: multihead attention needs query, key and model sizes equal and divisible by "
+                             "the head count, got %lld, %lld, %lld with %lld heads",
+                             name, (long long)d_q, (long long)d_k, (long long)d_attn, (long long)heads);
+        m->heads = heads;
+        if (ak_nn_linear_init(&m->wq, p, ak_nn_name(nm, sizeof nm, name, "q"), d_attn, d_attn, 1, err) ||
+            ak_nn_linear_init(&m->wk, p, ak_nn_name(nm, sizeof nm, name, "k"), d_attn, d_attn, 1, err) ||
+            ak_nn_linear_init(&m->wv, p, ak_nn_name(nm, sizeof nm, name, "v"), d_attn, d_attn, 1, err) ||
+            ak_nn_linear_init(&m->wo, p, ak_nn_name(nm, sizeof nm, name, "o"), d_attn, d_attn, 1, err))
+            return -1;
+        return 0;
+    }
+    return ak_errorf(err, "%s: unknown attention type %d", name, (int)type);
+}
+
+/* [B, L, d] -> [B, H, L, d/H] */
+static ak_tensor *split_heads(ak_ctx *ctx, ak_tensor *x, int64_t H)
+{
+    if (!x)
+        return NULL;
+    int64_t B = x->shape[0], L = x->shape[1], d = x->shape[2];
+    x = ak_reshape(ctx, x, 4, ak_shape(B, L, H, d / H));
+    return ak_permute(ctx, x, (const int[]){0, 2, 1, 3});
+}
+
+/* [B, H, L, dh] -> [B, L, H * dh] */
+static ak_tensor *merge_heads(ak_ctx *ctx, ak_tensor *x)
+{
+    if (!x)
+        return NULL;
+    int64_t B = x->shape[0], H = x->shape[1], L = x->shape[2], dh = x->shape[3];
+    x = ak_permute(ctx, x, (const int[]){0, 2, 1, 3});
+    return ak_reshape(ctx, x, 3, ak_shape(B, L, H * dh));
+}
+
+static ak_attn_memory project(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *k, ak_tensor *v)
+{
+    ak_attn_memory mem = {k, v};
+    switch (m->type) {
+    case AK_ATTN_ADDITIVE:
+        mem.keys = ak_nn_linear_forward(ctx, &m->wk, k);
+        break;
+    case AK_ATTN_GENERAL:
+        /* q^T W k = q . (W k): project the keys once, then it is a dot product. */
+        mem.keys = ak_matmul(ctx, k, m->w, 0, 1);
+        break;
+    case AK_ATTN_MULTIHEAD:
+        mem.keys = split_heads(ctx, ak_nn_linear_forward(ctx, &m->wk, k), m->heads);
+        mem.values = split_heads(ctx, ak_nn_linear_forward(ctx, &m->wv, v), m->heads);
+        break;
+    default:
+        break;
+    }
+    return mem;
+}
+
+ak_attn_memory ak_nn_attention_memory(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *k, ak_tensor *v)
+{
+    return project(ctx, m, k, v);
+}
+
+ak_attn_memory ak_nn_attention_memory_append(ak_ctx *ctx, const ak_nn_attention *m, ak_attn_memory mem,
+                                             ak_tensor *k, ak_tensor *v)
+{
+    ak_attn_memory add = project(ctx, m, k, v);
+    int axis = m->type == AK_ATTN_MULTIHEAD ? 2 : 1;
+    ak_tensor *keys[2] = {mem.keys, add.keys}, *vals[2] = {mem.values, add.values};
+    ak_attn_memory out = {ak_concat(ctx, keys, 2, axis), ak_concat(ctx, vals, 2, axis)};
+    return out;
+}
+
+/* Raw scores [B, H, Lq, Lk] before the softmax. */
+static ak_tensor *scores(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *q, ak_attn_memory mem)
+{
+    int64_t B = q->shape[0], Lq = q->shape[1], Lk = mem.keys->shape[mem.keys->ndim - 2];
+    switch (m->type) {
+    case AK_ATTN_ADDITIVE: {
+        /* v^T tanh(W q_i + U k_j) for every (i, j): broadcast [B,Lq,1,A] + [B,1,Lk,A]. */
+        int64_t A = m->d_attn;
+        ak_tensor *wq = ak_reshape(ctx, ak_nn_linear_forward(ctx, &m->wq, q), 4, ak_shape(B, Lq, 1, A));
+        ak_tensor *uk = ak_reshape(ctx, mem.keys, 4, ak_shape(B, 1, Lk, A));
+        ak_tensor *e = ak_nn_linear_forward(ctx, &m->v, ak_tanh(ctx, ak_add(ctx, wq, uk)));
+        return ak_reshape(ctx, e, 4, ak_shape(B, 1, Lq, Lk));
+    }
+    case AK_ATTN_DOT:
+    case AK_ATTN_SCALED_DOT:
+    case AK_ATTN_GENERAL:
+        return ak_reshape(ctx, ak_matmul(ctx, q, mem.keys, 0, 1), 4, ak_shape(B, 1, Lq, Lk));
+    case AK_ATTN_MULTIHEAD:
+        return ak_matmul(ctx, split_heads(ctx, ak_nn_linear_forward(ctx, &m->wq, q), m->heads), mem.keys, 0, 1);
+    }
+    return NULL;
+}
+
+ak_tensor *ak_nn_attention_forward(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *q, ak_attn_memory mem,
+                                   const ak_tensor *mask, ak_tensor **weights, ak_attn_capture *cap,
+                                   ak_attn_role role, int layer)
+{
+    if (weights)
+        *weights = NULL;
+    if (!q || !mem.keys || !mem.values)
+        return NULL;
+    if (q->ndim != 3 || q->shape[2] != m->d_q || mem.keys->shape[0] != q->shape[0]) {
+        char sq[64], sk[64];
+        return ak_ctx_fail(ctx, "attention (%s): expected queries [B, Lq, %lld] and keys of the same batch, got %s and %s",
+                           TYPE_NAMES[m->type], (long long)m->d_q, ak_shape_str(q, sq, sizeof sq),
+                           ak_shape_str(mem.keys, sk, sizeof sk));
+    }
+    float scale = 1.0f;
+    if (m->type == AK_ATTN_SCALED_DOT)
+        scale = 1.0f / sqrtf((float)m->d_k);
+    else if (m->type == AK_ATTN_MULTIHEAD)
+        scale = 1.0f / sqrtf((float)(m->d_attn / m->heads));
+    ak_tensor *p = ak_softmax(ctx, scores(ctx, m, q, mem), mask, scale);
+    if (!p)
+        return NULL;
+    if (weights)
+        *weights = p;
+    if (cap)
+        ak_capture_add(cap, role, layer, p);
+    if (m->type == AK_ATTN_MULTIHEAD) {
+        ak_tensor *c = ak_matmul(ctx, ak_dropout(ctx, p, m->dropout), mem.values, 0, 0);
+        return ak_nn_linear_forward(ctx, &m->wo, merge_heads(ctx, c));
+    }
+    int64_t B = p->shape[0], Lq = p->shape[2], Lk = p->shape[3];
+    return ak_matmul(ctx, ak_reshape(ctx, p, 3, ak_shape(B, Lq, Lk)), mem.values, 0, 0);
+}
+
+ak_tensor *ak_mask_key_padding(ak_ctx *ctx, const int32_t *ids, int64_t B, int64_t Lk, int32_t pad)
+{
+    ak_tensor *mask = ak_tensor_new(ctx, 4, ak_shape(B, 1, 1, Lk));
+    if (!mask)
+        return NULL;
+    for (int64_t i = 0; i < B * Lk; i++)
+        mask->data[i] = ids[i] == pad ? -INFINITY : 0.0f;
+    return mask;
+}
+
+ak_tensor *ak_mask_causal(ak_ctx *ctx, int64_t Lq, int64_t Lk, int64_t offset)
+{
+    ak_tensor *mask = ak_tensor_new(ctx, 2, ak_shape(Lq, Lk));
+    if (!mask)
+        return NULL;
+    for (int64_t i = 0; i < Lq; i++)
+        for (int64_t j = 0; j < Lk; j++)
+            mask->data[i * Lk + j] = j > i + offset ? -INFINITY : 0.0f;
+    return mask;
+}
