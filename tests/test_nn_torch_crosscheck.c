@@ -39,3 +39,5 @@ static void crosscheck(const char *path)
 }
 
 Test(nn_crosscheck, transformer_matches_pytorch_twin) { crosscheck("tests/fixtures/torch_transformer.txt"); }
+
+Test(nn_crosscheck, gru_additive_matches_pytorch_twin) { crosscheck("tests/fixtures/torch_rnn.txt"); }

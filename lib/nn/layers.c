@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 const char *ak_nn_name(char *buf, size_t n, const char *prefix, const char *field)
 {
@@ -122,4 +123,18 @@ ak_tensor *ak_nn_posenc_forward(ak_ctx *ctx, const ak_nn_posenc *m, ak_tensor *x
         pe = ak_tensor_from(ctx, 2, ak_shape(L, m->dim), m->table + offset * m->dim, 0);
     }
     return ak_add(ctx, x, pe);
+}
+
+ak_tensor *ak_nn_gather_rows(ak_ctx *ctx, const ak_tensor *x, const int32_t *idx, int64_t n)
+{
+    if (!x)
+        return NULL;
+    int64_t shape[AK_MAX_DIMS];
+    memcpy(shape, x->shape, sizeof shape);
+    int64_t row = x->shape[0] ? x->size / x->shape[0] : 0;
+    shape[0] = n;
+    ak_tensor *y = ak_tensor_new(ctx, x->ndim, shape);
+    for (int64_t i = 0; y && i < n; i++)
+        memcpy(y->data + i * row, x->data + (int64_t)idx[i] * row, sizeof(float) * (size_t)row);
+    return y;
 }

@@ -66,4 +66,8 @@ void ak_nn_posenc_free(ak_nn_posenc *m);
  * exceeds max_len (names both). */
 ak_tensor *ak_nn_posenc_forward(ak_ctx *ctx, const ak_nn_posenc *m, ak_tensor *x, int64_t offset);
 
+/* No-grad helper for beam search: a new arena tensor whose row i (leading
+ * dimension) is row idx[i] of x, n rows. NULL x gives NULL. */
+ak_tensor *ak_nn_gather_rows(ak_ctx *ctx, const ak_tensor *x, const int32_t *idx, int64_t n);
+
 #endif

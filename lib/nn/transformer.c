@@ -228,19 +228,6 @@ ak_tensor *ak_transformer_step(ak_ctx *ctx, const ak_transformer *t, ak_tf_state
     return ak_reshape(ctx, logits, 2, ak_shape(B, t->d.tgt_vocab));
 }
 
-/* New tensor whose row i (leading dimension) is row idx[i] of x. */
-static ak_tensor *gather_rows(ak_ctx *ctx, const ak_tensor *x, const int32_t *idx, int64_t n)
-{
-    int64_t shape[AK_MAX_DIMS];
-    memcpy(shape, x->shape, sizeof shape);
-    int64_t row = x->size / x->shape[0];
-    shape[0] = n;
-    ak_tensor *y = ak_tensor_new(ctx, x->ndim, shape);
-    for (int64_t i = 0; y && i < n; i++)
-        memcpy(y->data + i * row, x->data + (int64_t)idx[i] * row, sizeof(float) * (size_t)row);
-    return y;
-}
-
 int ak_transformer_select(ak_ctx *ctx, ak_tf_state *s, const int32_t *idx, int64_t n)
 {
     for (int64_t i = 0; i < n; i++)
@@ -249,12 +236,12 @@ int ak_transformer_select(ak_ctx *ctx, ak_tf_state *s, const int32_t *idx, int64
             return -1;
         }
     for (int64_t i = 0; i < s->layers; i++) {
-        s->self[i].keys = gather_rows(ctx, s->self[i].keys, idx, n);
-        s->self[i].values = gather_rows(ctx, s->self[i].values, idx, n);
-        s->cross[i].keys = gather_rows(ctx, s->cross[i].keys, idx, n);
-        s->cross[i].values = gather_rows(ctx, s->cross[i].values, idx, n);
+        s->self[i].keys = ak_nn_gather_rows(ctx, s->self[i].keys, idx, n);
+        s->self[i].values = ak_nn_gather_rows(ctx, s->self[i].values, idx, n);
+        s->cross[i].keys = ak_nn_gather_rows(ctx, s->cross[i].keys, idx, n);
+        s->cross[i].values = ak_nn_gather_rows(ctx, s->cross[i].values, idx, n);
     }
-    s->src_mask = gather_rows(ctx, s->src_mask, idx, n);
+    s->src_mask = ak_nn_gather_rows(ctx, s->src_mask, idx, n);
     s->B = n;
     return ctx->failed ? -1 : 0;
 }
