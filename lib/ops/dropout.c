@@ -1,0 +1,104 @@
+/* Inverted dropout with a counter-based mask.
+ *
+ * Element i of the c-th dropout call of step s is dropped when
+ *   u = ak_philox(ctx->seed, stream(s, c), i / 4) word i % 4, top 24 bits / 2^24
+ * is below p; kept elements are scaled by 1 / (1 - p). The mask is a pure
+ * function of (seed, step, call, i): reproducible, independent of the thread
+ * count, and the same in every evaluation of a gradient check (which resets
+ * ctx->step and ctx->dropout_calls between evaluations).
+ *
+ * stream(s, c) = 0xD << 60 | (s mod 2^36) << 24 | (c mod 2^24): a stream
+ * space of its own (tag 0xD in the top four bits), distinct for every step
+ * below 2^36 and every call below 2^24 within a step.
+ *
+ * Call numbering: every call that does not fail takes the next number
+ * (ctx->dropout_calls++), in training mode or not and whatever p, so turning
+ * one layer's dropout off leaves the masks of the other layers unchanged.
+ *
+ * p outside [0, 1) (or NaN) fails the op in any mode, without taking a call
+ * number.
+ *
+ * Identity: when !ctx->training or p == 0 the op returns x itself (the same
+ * tensor, no copy, no tape node); gradients flow to x through whatever
+ * produced it.
+ *
+ * The mask is kept for backward as bits (one uint64_t per 64 elements) rather
+ * than recomputed. */
+#include "ops/ops.h"
+
+#include "core/rng.h"
+#include "core/threads.h"
+
+#include <math.h>
+
+typedef struct drop_saved {
+    const uint64_t *keep; /* bit i % 64 of word i / 64: element i kept */
+    float scale;
+} drop_saved;
+
+static uint64_t dropout_stream(uint64_t step, uint64_t call)
+{
+    return (0xDull << 60) | ((step & ((1ull << 36) - 1)) << 24) | (call & ((1ull << 24) - 1));
+}
+
+/* y = x * keep / (1 - p):  dx += dy * keep / (1 - p). */
+static void dropout_backward(ak_ctx *ctx, ak_node *n)
+{
+    float *gx = ak_grad(ctx, n->in[0]);
+    if (!gx)
+        return;
+    const drop_saved *sv = n->saved;
+    const float *dy = n->out->grad;
+    int64_t m = n->out->size;
+#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
+    for (int64_t i = 0; i < m; i++)
+        if (sv->keep[i >> 6] >> (i & 63) & 1)
+            gx[i] += dy[i] * sv->scale;
+}
+
+ak_tensor *ak_dropout(ak_ctx *ctx, ak_tensor *x, float p)
+{
+    if (!x)
+        return NULL;
+    if (!(p >= 0.0f && p < 1.0f)) {
+        char sx[64];
+        return ak_ctx_fail(ctx, "dropout: expected p in [0, 1), got %g for x %s", (double)p,
+                           ak_shape_str(x, sx, sizeof sx));
+    }
+    uint64_t call = ctx->dropout_calls++;
+    if (!ctx->training || p == 0.0f)
+        return x;
+    ak_tensor *y = ak_tensor_new(ctx, x->ndim, x->shape);
+    int64_t m = x->size, nw = (m + 63) / 64;
+    uint64_t *keep = ak_arena_alloc(&ctx->arena, sizeof(uint64_t) * (size_t)(nw ? nw : 1));
+    drop_saved *sv = ak_arena_alloc(&ctx->arena, sizeof *sv);
+    if (!y)
+        return NULL;
+    if (!keep || !sv)
+        return ak_ctx_fail(ctx, "dropout: out of memory for a mask of %lld elements", (long long)m);
+    uint64_t seed = ctx->seed, stream = dropout_stream(ctx->step, call);
+    float scale = 1.0f / (1.0f - p);
+    /* One word of the mask (64 elements, 16 Philox blocks) per iteration. */
+#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
+    for (int64_t w = 0; w < nw; w++) {
+        uint64_t bits = 0;
+        int64_t i0 = w * 64, i1 = i0 + 64 < m ? i0 + 64 : m;
+        for (int64_t i = i0; i < i1; i += 4) {
+            uint32_t r[4];
+            ak_philox(seed, stream, (uint64_t)i >> 2, r);
+            for (int k = 0; k < 4 && i + k < i1; k++) {
+                float u = (float)(r[k] >> 8) * (1.0f / 16777216.0f);
+                int kept = u >= p;
+                bits |= (uint64_t)kept << (i + k - i0);
+                y->data[i + k] = kept ? x->data[i + k] * scale : 0.0f;
+            }
+        }
+        keep[w] = bits;
+    }
+    sv->keep = keep;
+    sv->scale = scale;
+    ak_node *node = ak_record(ctx, y, "dropout", dropout_backward, 1, &x);
+    if (node)
+        node->saved = sv;
+    return y;
+}
