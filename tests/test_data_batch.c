@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include "data/batch.h"
+#include "data/corpus.h"
+#include "data/corpus_split.h"
 
 #define N 500
 #define BUDGET 64
@@ -54,7 +56,7 @@ static const expect seed7[3] = {
     {69, {361, 262, 64, 243, 45, 144, 441}, 7, {319, 121, 418, 220, 22, 462, 165, 66, 264}, 9, 31141562, 17185},
     {69, {298, 397, 100, 279, 180, 477, 81}, 7, {244, 46, 343, 27, 324, 423}, 6, 31409918, 17261},
 };
-static const expect valid = {
+static const expect unshuffled = {
     69, {0, 99, 198, 297, 396, 495, 44, 143, 242, 341}, 10, {33, 132, 231, 330, 429, 77, 176, 275, 374, 473}, 10,
     31371600, 14174,
 };
@@ -127,7 +129,7 @@ Test(data_batch, unshuffled_plan_equals_twin_validation_batches)
     ak_batch_plan plan = {0};
     cr_assert_eq(ak_batcher_init(&b, &c, BUDGET, 1, 0, NULL), 0);
     cr_assert_eq(ak_batcher_plan(&b, 5, &plan, NULL), 0);
-    check_plan(&plan, &valid, "validation");
+    check_plan(&plan, &unshuffled, "validation");
     ak_batch_plan_free(&plan);
     ak_idcorpus_free(&c);
 }
@@ -255,4 +257,74 @@ Test(data_batch, empty_corpus_gives_an_empty_plan)
     cr_assert_eq(ak_batcher_plan(&b, 1, &plan, NULL), 0);
     cr_expect_eq(plan.n_batches, 0);
     ak_batch_plan_free(&plan);
+}
+
+/* Encoder for the pipeline test: one id per space-separated word. */
+static int64_t word_count_encoder(void *ctx, int side, const char *text, int32_t *out, size_t cap, ak_err *err)
+{
+    (void)ctx;
+    (void)err;
+    int64_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ' ';
+    for (int64_t i = 0; i < n && (size_t)i < cap; i++)
+        out[i] = 4 + side;
+    return n;
+}
+
+static void check_sums(const ak_batch_plan *p, size_t n_batches, const size_t head[4], uint64_t ck_order,
+                       uint64_t ck_sizes, const char *what)
+{
+    cr_assert_eq(p->n_batches, n_batches, "%s", what);
+    for (int r = 0; r < 4; r++)
+        cr_expect_eq(p->batches[0].pair[r], head[r], "%s: row %d", what, r);
+    uint64_t co = 0, cs = 0;
+    size_t k = 0;
+    for (size_t b = 0; b < p->n_batches; b++) {
+        cs = ck_push(cs, b, (uint64_t)p->batches[b].rows);
+        for (int32_t r = 0; r < p->batches[b].rows; r++, k++)
+            co = ck_push(co, k, p->batches[b].pair[r]);
+    }
+    cr_expect_eq(co, ck_order, "%s: order checksum", what);
+    cr_expect_eq(cs, ck_sizes, "%s: size checksum", what);
+}
+
+/* The whole path on the shipped eng-deu file, against the twin's main():
+ * split (seed 1, 1,000 validation pairs), encode (here: space-separated
+ * words, len(s.split(" ")) in Python), keep 0 < len(src) <= 5 and
+ * len(tgt) <= 5, make_batches(train, 512, Random(1 + 1000), True) for
+ * epochs 1 and 2, make_batches(valid, 512, None, False). */
+Test(data_batch, eng_deu_split_encode_filter_batch_equals_twin)
+{
+    ak_corpus corpus;
+    ak_err err = {{0}};
+    cr_assert_eq(ak_corpus_read(&corpus, "data/eng-deu.tsv", AK_MALFORMED_FAIL, &err), 0, "%s", err.msg);
+    ak_split split;
+    cr_assert_eq(ak_split_make(&split, corpus.n, 1000, 1, &err), 0, "%s", err.msg);
+    ak_idcorpus train = AK_IDCORPUS_INIT, valid = AK_IDCORPUS_INIT;
+    cr_assert_eq(ak_idcorpus_encode(&train, &corpus, split.train, split.n_train, word_count_encoder, NULL, &err), 0);
+    cr_assert_eq(ak_idcorpus_encode(&valid, &corpus, split.valid, split.n_valid, word_count_encoder, NULL, &err), 0);
+    cr_expect_eq(ak_idcorpus_filter(&train, 5, 5), 4456);
+    ak_idcorpus_filter(&valid, 5, 5);
+    cr_assert_eq(train.n, 42469);
+    cr_assert_eq(valid.n, 907);
+
+    ak_batcher b;
+    ak_batch_plan plan = {0};
+    cr_assert_eq(ak_batcher_init(&b, &train, 512, 1, 1, &err), 0, "%s", err.msg);
+    cr_assert_eq(ak_batcher_plan(&b, 1, &plan, &err), 0, "%s", err.msg);
+    check_sums(&plan, 410, (const size_t[4]){6034, 6575, 40781, 29810}, UINT64_C(19137312109165), 8657664,
+               "epoch 1");
+    cr_assert_eq(ak_batcher_plan(&b, 2, &plan, &err), 0, "%s", err.msg);
+    check_sums(&plan, 410, (const size_t[4]){2073, 6022, 18801, 36816}, UINT64_C(19168872146986), 8739130,
+               "epoch 2");
+    cr_assert_eq(ak_batcher_init(&b, &valid, 512, 1, 0, &err), 0, "%s", err.msg);
+    cr_assert_eq(ak_batcher_plan(&b, 1, &plan, &err), 0, "%s", err.msg);
+    check_sums(&plan, 10, (const size_t[4]){97, 795, 621, 85}, UINT64_C(197617380), 4629, "validation");
+
+    ak_batch_plan_free(&plan);
+    ak_idcorpus_free(&train);
+    ak_idcorpus_free(&valid);
+    ak_split_free(&split);
+    ak_corpus_free(&corpus);
 }

@@ -81,11 +81,33 @@ Test(data_corpus, truncated_gzip_is_an_error)
     char buf[256];
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
+    unlink(path);
     temp_file(path, buf, n - 12, 0); /* drop the trailer and some data */
     ak_corpus c;
     ak_err err;
     cr_expect_eq(ak_corpus_read(&c, path, AK_MALFORMED_FAIL, &err), -1);
     cr_expect(strstr(err.msg, "cannot read (gzip data): unexpected end of file") != NULL, "%s", err.msg);
+    unlink(path);
+}
+
+Test(data_corpus, corrupt_gzip_data_is_an_error)
+{
+    char path[64];
+    temp_file(path, GOOD, sizeof GOOD - 1, 1);
+    FILE *f = fopen(path, "rb");
+    char buf[256];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    unlink(path);
+    for (size_t i = 12; i < n - 8; i++) /* keep the 10-byte header, garble the deflate data */
+        buf[i] = (char)0xFF;
+    temp_file(path, buf, n, 0);
+    ak_corpus c;
+    ak_err err;
+    char want[128];
+    snprintf(want, sizeof want, "%s: cannot read (gzip data): ", path);
+    cr_expect_eq(ak_corpus_read(&c, path, AK_MALFORMED_FAIL, &err), -1);
+    cr_expect(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
     unlink(path);
 }
 

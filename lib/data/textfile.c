@@ -28,29 +28,27 @@ int ak_textfile_load(ak_textfile *tf, const char *path, ak_err *err)
     gzbuffer(f, 1 << 17);
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap);
+    int code;
+    const char *why;
     for (;;) {
-        if (!buf) {
-            gzclose_r(f);
-            return ak_errorf(err, "%s: out of memory after %zu bytes", path, len);
-        }
-        if (cap - len < 2) {
+        if (buf && cap - len < 2) {
             char *grown = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
             if (!grown)
                 free(buf);
             buf = grown;
             cap *= 2;
-            continue;
+        }
+        if (!buf) {
+            ak_errorf(err, "%s: out of memory after %zu bytes", path, len);
+            goto fail;
         }
         size_t want = cap - len - 1;
         int got = gzread(f, buf + len, want > (1u << 30) ? (1u << 30) : (unsigned)want);
         if (got < 0) {
-            int code;
-            const char *why = gz_why(f, path, &code);
+            why = gz_why(f, path, &code);
             ak_errorf(err, "%s: cannot read%s: %s", path, code == Z_ERRNO ? "" : " (gzip data)",
                       code == Z_ERRNO ? strerror(errno) : why);
-            free(buf);
-            gzclose_r(f);
-            return -1;
+            goto fail;
         }
         if (got == 0)
             break;
@@ -58,19 +56,20 @@ int ak_textfile_load(ak_textfile *tf, const char *path, ak_err *err)
     }
     /* A truncated gzip stream is not a read error to gzread: it ends the
      * data and leaves Z_BUF_ERROR ("unexpected end of file") behind. */
-    int code;
-    const char *why = gz_why(f, path, &code);
+    why = gz_why(f, path, &code);
     if (code != Z_OK) {
         ak_errorf(err, "%s: cannot read (gzip data): %s", path, why);
-        free(buf);
-        gzclose_r(f);
-        return -1;
+        goto fail;
     }
     gzclose_r(f);
     buf[len] = '\0';
     tf->buf = buf;
     tf->len = len;
     return 0;
+fail:
+    free(buf);
+    gzclose_r(f);
+    return -1;
 }
 
 int ak_textfile_next(ak_textfile *tf, char **line, size_t *len)
