@@ -17,7 +17,9 @@ LIB      := $(BUILD)/libattnkit.a
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(BUILD)/run_tests
-PROGS    := $(patsubst %/main.c,bin/%,$(wildcard train/main.c infer/main.c))
+# Each train/NAME.c and infer/NAME.c is one program, bin/NAME: a thin front
+# over the library (shared code belongs in lib/).
+PROGS    := $(patsubst %.c,bin/%,$(notdir $(wildcard train/*.c infer/*.c)))
 
 .PHONY: all test sanitize bench-gemm clean
 all: $(LIB) $(PROGS)
@@ -30,7 +32,11 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-bin/%: $(BUILD)/%/main.o $(LIB)
+bin/%: $(BUILD)/train/%.o $(LIB)
+	@mkdir -p bin
+	$(CC) $(ALLCFLAGS) $^ -o $@ $(LDLIBS)
+
+bin/%: $(BUILD)/infer/%.o $(LIB)
 	@mkdir -p bin
 	$(CC) $(ALLCFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -51,8 +57,9 @@ sanitize:
 $(BUILD)/bench_gemm: tests/bench/bench_gemm.c $(LIB)
 	$(CC) $(ALLCFLAGS) $< $(LIB) -o $@ -lopenblas $(LDLIBS)
 
+# BENCH_ARGS="--layouts" adds the TN / NT tables; see tests/bench/bench_gemm.c.
 bench-gemm: $(BUILD)/bench_gemm
-	$(BUILD)/bench_gemm
+	$(BUILD)/bench_gemm $(BENCH_ARGS)
 
 clean:
 	rm -rf build build-san bin
