@@ -127,7 +127,7 @@ static ak_tensor *f_wrong(ak_ctx *c, ak_tensor *const *in, void *u)
     ak_tensor *y = ak_tensor_new(c, in[0]->ndim, in[0]->shape);
     for (int64_t i = 0; i < y->size; i++)
         y->data[i] = in[0]->data[i] * in[0]->data[i];
-    ak_record(c, y, "square_wrong", wrong_backward, 1, in);
+    ak_tape_record(c, y, "square_wrong", wrong_backward, 1, in);
     return y;
 }
 

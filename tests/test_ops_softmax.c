@@ -33,7 +33,7 @@ static ak_tensor *finite_only(ak_ctx *c, ak_tensor *x)
     ak_tensor *y = ak_tensor_new(c, x->ndim, x->shape);
     for (int64_t i = 0; i < x->size; i++)
         y->data[i] = isfinite(x->data[i]) ? x->data[i] : 0.0f;
-    ak_record(c, y, "finite_only", finite_backward, 1, &x);
+    ak_tape_record(c, y, "finite_only", finite_backward, 1, &x);
     return y;
 }
 

@@ -75,7 +75,7 @@ ak_tensor *ak_tensor_from(ak_ctx *ctx, int ndim, const int64_t *shape, const flo
     return t;
 }
 
-ak_node *ak_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward_fn bw, int n_in, ak_tensor *const *in)
+ak_node *ak_tape_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward_fn bw, int n_in, ak_tensor *const *in)
 {
     out->requires_grad = 0;
     out->node = NULL;

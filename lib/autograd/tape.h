@@ -82,7 +82,7 @@ ak_tensor *ak_tensor_from(ak_ctx *ctx, int ndim, const int64_t *shape, const flo
 /* Appends a node for `out` computed from inputs in[0..n_in) when grad mode is
  * on and some input requires grad; returns the node (for saved values) or
  * NULL when nothing was recorded. Marks out->requires_grad accordingly. */
-ak_node *ak_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward_fn bw, int n_in, ak_tensor *const *in);
+ak_node *ak_tape_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward_fn bw, int n_in, ak_tensor *const *in);
 
 /* The input tensors of a node, uniformly for any count. */
 static inline ak_tensor *ak_node_in(const ak_node *n, int i)

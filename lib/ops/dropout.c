@@ -97,7 +97,7 @@ ak_tensor *ak_dropout(ak_ctx *ctx, ak_tensor *x, float p)
     }
     sv->keep = keep;
     sv->scale = scale;
-    ak_node *node = ak_record(ctx, y, "dropout", dropout_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, "dropout", dropout_backward, 1, &x);
     if (node)
         node->saved = sv;
     return y;

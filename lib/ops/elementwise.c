@@ -150,7 +150,7 @@ static ak_tensor *binary(ak_ctx *ctx, int op, ak_tensor *a, ak_tensor *b)
         return NULL;
     forward(op, a, b, y);
     ak_tensor *in[2] = {a, b};
-    ak_node *node = ak_record(ctx, y, NAMES[op], binary_backward, 2, in);
+    ak_node *node = ak_tape_record(ctx, y, NAMES[op], binary_backward, 2, in);
     if (node)
         node->iarg[0] = op;
     return y;
@@ -184,7 +184,7 @@ ak_tensor *ak_scale(ak_ctx *ctx, ak_tensor *x, float s)
 #pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
     for (int64_t i = 0; i < m; i++)
         y->data[i] = s * x->data[i];
-    ak_node *node = ak_record(ctx, y, "scale", scale_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, "scale", scale_backward, 1, &x);
     if (node)
         node->farg[0] = s;
     return y;

@@ -115,7 +115,7 @@ ak_tensor *ak_embedding(ak_ctx *ctx, ak_tensor *w, const int32_t *ids, int ids_n
 #pragma omp parallel for schedule(static) if (nt * D >= AK_PAR_MIN)
     for (int64_t t = 0; t < nt; t++)
         memcpy(y->data + t * D, w->data + (int64_t)ids[t] * D, sizeof(float) * (size_t)D);
-    ak_node *node = ak_record(ctx, y, "embedding", embedding_backward, 1, &w);
+    ak_node *node = ak_tape_record(ctx, y, "embedding", embedding_backward, 1, &w);
     if (node) {
         emb_saved *sv = ak_arena_alloc(&ctx->arena, sizeof *sv);
         int32_t *copy = ak_arena_alloc(&ctx->arena, sizeof(int32_t) * (size_t)(nt ? nt : 1));

@@ -164,7 +164,7 @@ ak_tensor *ak_layernorm(ak_ctx *ctx, ak_tensor *x, ak_tensor *gamma, ak_tensor *
         ib = n_in;
         in[n_in++] = beta;
     }
-    ak_node *node = ak_record(ctx, y, "layernorm", layernorm_backward, n_in, in);
+    ak_node *node = ak_tape_record(ctx, y, "layernorm", layernorm_backward, n_in, in);
     if (node) {
         node->iarg[0] = ig;
         node->iarg[1] = ib;

@@ -126,7 +126,7 @@ ak_tensor *ak_cross_entropy(ak_ctx *ctx, ak_tensor *logits, const int32_t *targe
     sv->count = cnt;
     if (count)
         *count = cnt;
-    ak_node *node = ak_record(ctx, y, "cross_entropy", cross_entropy_backward, 1, &logits);
+    ak_node *node = ak_tape_record(ctx, y, "cross_entropy", cross_entropy_backward, 1, &logits);
     if (node) {
         node->saved = sv;
         node->farg[0] = smoothing;

@@ -124,7 +124,7 @@ ak_tensor *ak_matmul(ak_ctx *ctx, ak_tensor *a, ak_tensor *b, int ta, int tb)
     ak_sgemm_batched(ta, tb, p.M, p.N, p.K, 1.0f, a->data, p.lda, p.sa, b->data, p.ldb, p.sb, 0.0f, y->data, p.ldy,
                      p.sy, p.batch);
     ak_tensor *in[2] = {a, b};
-    ak_node *node = ak_record(ctx, y, "matmul", matmul_backward, 2, in);
+    ak_node *node = ak_tape_record(ctx, y, "matmul", matmul_backward, 2, in);
     if (node) {
         node->iarg[0] = ta;
         node->iarg[1] = tb;
@@ -207,7 +207,7 @@ ak_tensor *ak_linear(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_tensor *bias)
     }
     ak_sgemm(0, 1, rows, out, in, 1.0f, x->data, ld(in), w->data, ld(in), bias ? 1.0f : 0.0f, y->data, ld(out));
     ak_tensor *ins[3] = {x, w, bias};
-    ak_node *node = ak_record(ctx, y, "linear", linear_backward, bias ? 3 : 2, ins);
+    ak_node *node = ak_tape_record(ctx, y, "linear", linear_backward, bias ? 3 : 2, ins);
     if (node)
         node->iarg[0] = rows;
     return y;

@@ -83,7 +83,7 @@ static ak_tensor *reduce_op(ak_ctx *ctx, const char *name, int mean, ak_tensor *
     /* mean over an empty axis is 0/0 = NaN, as in PyTorch. */
     double s = mean ? 1.0 / (double)v.n : 1.0;
     reduce_axis(x->data, v, s, y->data);
-    ak_node *node = ak_record(ctx, y, name, axis_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, name, axis_backward, 1, &x);
     if (node) {
         node->iarg[0] = ax;
         node->farg[0] = (float)s;
@@ -121,7 +121,7 @@ static ak_tensor *reduce_all(ak_ctx *ctx, const char *name, int mean, ak_tensor 
         return NULL;
     double s = mean ? 1.0 / (double)x->size : 1.0;
     y->data[0] = (float)(ak_sum_fixed(x->data, x->size) * s);
-    ak_node *node = ak_record(ctx, y, name, all_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, name, all_backward, 1, &x);
     if (node)
         node->farg[0] = (float)s;
     return y;

@@ -84,7 +84,7 @@ ak_tensor *ak_reshape(ak_ctx *ctx, ak_tensor *x, int ndim, const int64_t *shape)
         return NULL;
     ak_tensor_set_shape(y, ndim, out); /* validated above */
     y->data = x->data;
-    ak_record(ctx, y, "reshape", reshape_backward, 1, &x);
+    ak_tape_record(ctx, y, "reshape", reshape_backward, 1, &x);
     return y;
 }
 
@@ -167,7 +167,7 @@ ak_tensor *ak_permute(ak_ctx *ctx, ak_tensor *x, const int *perm)
         return NULL;
     perm_map m = map_of(x, p);
     permute_walk(&m, x->data, y->data, 0, y->size);
-    ak_node *node = ak_record(ctx, y, "permute", permute_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, "permute", permute_backward, 1, &x);
     if (node)
         memcpy(node->iarg, p, sizeof p);
     return y;
@@ -257,7 +257,7 @@ ak_tensor *ak_concat(ak_ctx *ctx, ak_tensor *const *xs, int n, int axis)
             off += len;
         }
     }
-    ak_node *node = ak_record(ctx, y, "concat", concat_backward, n, xs);
+    ak_node *node = ak_tape_record(ctx, y, "concat", concat_backward, n, xs);
     if (node)
         node->iarg[0] = ax;
     return y;
@@ -302,7 +302,7 @@ ak_tensor *ak_slice(ak_ctx *ctx, ak_tensor *x, int axis, int64_t start, int64_t 
 #pragma omp parallel for schedule(static) if (y->size >= AK_PAR_MIN)
     for (int64_t o = 0; o < outer; o++)
         memcpy(y->data + o * len * inner, x->data + (o * dim + start) * inner, sizeof(float) * (size_t)(len * inner));
-    ak_node *node = ak_record(ctx, y, "slice", slice_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, "slice", slice_backward, 1, &x);
     if (node) {
         node->iarg[0] = ax;
         node->iarg[1] = start;

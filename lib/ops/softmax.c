@@ -170,7 +170,7 @@ static ak_tensor *softmax_common(ak_ctx *ctx, ak_tensor *x, const ak_tensor *mas
 #pragma omp parallel for schedule(static) if (x->size >= AK_PAR_MIN)
     for (int64_t r = 0; r < rows; r++)
         row_forward(x->data + r * L, mask ? mask_row(&mm, r) : NULL, mstride, scale, L, log_out, y->data + r * L);
-    ak_node *node = ak_record(ctx, y, op, log_out ? log_softmax_backward : softmax_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, op, log_out ? log_softmax_backward : softmax_backward, 1, &x);
     if (node)
         node->farg[0] = scale;
     return y;

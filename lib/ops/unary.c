@@ -73,7 +73,7 @@ static ak_tensor *unary(ak_ctx *ctx, int op, ak_tensor *x)
 #pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
     for (int64_t i = 0; i < m; i++)
         py[i] = f_apply(op, px[i]);
-    ak_node *node = ak_record(ctx, y, NAMES[op], unary_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, NAMES[op], unary_backward, 1, &x);
     if (node)
         node->iarg[0] = op;
     return y;
