@@ -2,17 +2,17 @@
  * encoder-decoder with attention, built from a description so that the
  * programs never hard-code an architecture.
  *
- * Token conventions (shared with lib/text): PAD = 0, UNK = 1, BOS = 2,
- * EOS = 3. Teacher forcing: the decoder input is BOS + target, the target is
+ * Token conventions (core/special_ids.h, shared with lib/text): PAD = 0,
+ * UNK = 1, BOS = 2, EOS = 3. Teacher forcing: the decoder input is BOS + target, the target is
  * target + EOS, both PAD-padded. */
 #ifndef AK_NN_MODEL_H
 #define AK_NN_MODEL_H
 
 #include "core/params.h"
+#include "core/special_ids.h"
 #include "nn/attention.h"
 #include "nn/capture.h"
 
-enum { AK_PAD = 0, AK_UNK = 1, AK_BOS = 2, AK_EOS = 3 };
 
 typedef enum ak_model_kind { AK_MODEL_TRANSFORMER, AK_MODEL_RNN } ak_model_kind;
 typedef enum ak_rnn_cell { AK_CELL_GRU, AK_CELL_LSTM } ak_rnn_cell;
