@@ -28,13 +28,44 @@
 
 /* ------------------------------------------------------------ helpers */
 
+static char tmp_dir[64]; /* each test runs in its own process */
+
 static char *tmpdir(void)
 {
-    static char dir[64];
-    snprintf(dir, sizeof dir, "/tmp/ak_io_container_XXXXXX");
-    cr_assert(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
-    return dir;
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/ak_io_container_XXXXXX");
+    cr_assert(mkdtemp(tmp_dir), "mkdtemp: %s", strerror(errno));
+    return tmp_dir;
 }
+
+static void remove_tree(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        for (struct dirent *e; d && (e = readdir(d));) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char sub[512];
+            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
+            remove_tree(sub);
+        }
+        if (d)
+            closedir(d);
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static void cleanup(void)
+{
+    if (tmp_dir[0])
+        remove_tree(tmp_dir);
+}
+
+TestSuite(io_container, .fini = cleanup);
 
 static char *path_in(const char *dir, const char *name)
 {
