@@ -120,8 +120,14 @@ static void le64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> 8 * i);
 }
 
-static uint32_t rd32(const unsigned char *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t rd64(const unsigned char *p) { return rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+static uint32_t rd32(const unsigned char *p)
+{
+    return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t rd64(const unsigned char *p)
+{
+    return rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
 
 /* A payload under construction, record by record, from the documented
  * layout: key_len u32, key, type u8, value_len u64, value. */
@@ -179,7 +185,10 @@ static void craft(crafted *f, const char *magic, uint32_t version, uint32_t flag
     f->n = HS + clen;
 }
 
-static void fix_header_crc(unsigned char *b) { le32(b + 40, (uint32_t)crc32(0, b, 40)); }
+static void fix_header_crc(unsigned char *b)
+{
+    le32(b + 40, (uint32_t)crc32(0, b, 40));
+}
 
 /* After editing the compressed bytes of a well-formed image of n bytes. */
 static void fix_crcs(unsigned char *b, size_t n)
@@ -206,7 +215,7 @@ static void refused_payload(const pl *p, const char *want)
 }
 
 static const float T4[2 * 3 * 1 * 2] = {1.5f, -2.25f, 0.0f, -0.0f, 3e38f, 1e-45f,
-                                        7.0f, 8.5f,   -9.f, 10.f, 11.f,  -12.125f};
+                                        7.0f, 8.5f,   -9.f, 10.f,  11.f,  -12.125f};
 
 /* A writer holding one record of every type. */
 static ak_container_writer *writer_all_types(ak_container_writer *w)
@@ -238,10 +247,9 @@ static ak_container_writer *writer_all_types(ak_container_writer *w)
     return w;
 }
 
-static const char *const ALL_KEYS[] = {"u64/max", "u64/small", "i64/min", "i64/neg",  "f64/pi",  "f64/negzero",
-                                       "f64/inf", "config",    "empty",   "blob",     "noblob",  "t/scalar",
-                                       "t/vec",   "t/mat",     "t/4d",    "t/empty",  "ids",     "noids",
-                                       "vocab/é"};
+static const char *const ALL_KEYS[] = {
+    "u64/max", "u64/small", "i64/min", "i64/neg", "f64/pi", "f64/negzero", "f64/inf", "config", "empty",  "blob",
+    "noblob",  "t/scalar",  "t/vec",   "t/mat",   "t/4d",   "t/empty",     "ids",     "noids",  "vocab/é"};
 
 static void check_all_types(const ak_container *c)
 {
@@ -483,13 +491,14 @@ Test(io_container, header_and_payload_bytes_follow_the_documented_layout)
 
     /* Payload written out by hand from docs/formats.md. */
     static const unsigned char want[] = {
-        1, 0, 0, 0, 'a', 1, 8, 0, 0, 0, 0, 0, 0, 0,                      /* key "a", u64, 8 bytes */
-        8, 7, 6, 5, 4, 3, 2, 1,                                          /* 0x0102030405060708 */
-        1, 0, 0, 0, 't', 6, 20, 0, 0, 0, 0, 0, 0, 0,                     /* key "t", tensor, 20 bytes */
-        1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,                              /* ndim 1, dim 2 */
-        0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0,                  /* 1.0f, -2.0f */
-        1, 0, 0, 0, 's', 4, 3, 0, 0, 0, 0, 0, 0, 0, 'h', 0xc3, 0xa9,     /* key "s", string "hé" */
-        1, 0, 0, 0, 'i', 7, 4, 0, 0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff, 0xff, /* key "i", int32s {-2} */
+        1,    0,    0,    0,    'a',  1,    8,    0,    0, 0, 0, 0, 0, 0, /* key "a", u64, 8 bytes */
+        8,    7,    6,    5,    4,    3,    2,    1,                      /* 0x0102030405060708 */
+        1,    0,    0,    0,    't',  6,    20,   0,    0, 0, 0, 0, 0, 0, /* key "t", tensor, 20 bytes */
+        1,    0,    0,    0,    2,    0,    0,    0,    0, 0, 0, 0,       /* ndim 1, dim 2 */
+        0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0xc0,                   /* 1.0f, -2.0f */
+        1,    0,    0,    0,    's',  4,    3,    0,    0, 0, 0, 0, 0, 0, 'h',  0xc3, 0xa9, /* key "s", string "hé" */
+        1,    0,    0,    0,    'i',  7,    4,    0,    0, 0, 0, 0, 0, 0, 0xfe, 0xff, 0xff,
+        0xff, /* key "i", int32s {-2} */
     };
     cr_assert_arr_eq(b, CK, 8, "magic");
     cr_assert_eq(rd32(b + 8), 1, "version");
@@ -514,8 +523,9 @@ Test(io_container, crafted_file_from_the_spec_is_read)
     pl p = {0};
     pl_u64(&p, "epoch", 12);
     pl_head(&p, "w", AK_REC_TENSOR, 4 + 16 + 4 * 2);
-    unsigned char t[4 + 16 + 8] = {2, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0,
-                                   0x00, 0x00, 0x40, 0x40, 0x00, 0x00, 0x80, 0xbf}; /* [1, 2]: 3.0f, -1.0f */
+    unsigned char t[4 + 16 + 8] = {
+        2, 0, 0, 0, 1, 0, 0,    0,    0,    0,    0,    0,    2,    0,
+        0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x40, 0x40, 0x00, 0x00, 0x80, 0xbf}; /* [1, 2]: 3.0f, -1.0f */
     pl_bytes(&p, t, sizeof t);
     static crafted f;
     craft(&f, AT, 1, 0, p.b, p.n, 0);
@@ -664,9 +674,8 @@ Test(io_container, wrong_magic_names_the_expected_kind)
     cr_assert_str_eq(err.msg, "run.attn: not an attnkit attention file (magic \"AKCKPT01\", expected \"AKATTN01\")");
     const char junk[] = "\x89PNG\r\n\x1a\n and more bytes to pass the header size.........";
     cr_assert_null(ak_container_open_mem(junk, sizeof junk, "x.ckpt", CK, "checkpoint", &err));
-    cr_assert_str_eq(err.msg,
-                     "x.ckpt: not an attnkit checkpoint "
-                     "(magic \"\\x89PNG\\x0d\\x0a\\x1a\\x0a\", expected \"AKCKPT01\")");
+    cr_assert_str_eq(err.msg, "x.ckpt: not an attnkit checkpoint "
+                              "(magic \"\\x89PNG\\x0d\\x0a\\x1a\\x0a\", expected \"AKCKPT01\")");
     cr_assert_null(ak_container_open_mem(b, 0, "x.ckpt", CK, "checkpoint", &err));
     cr_assert_str_eq(err.msg, "x.ckpt: not an attnkit checkpoint (empty file)");
     free(b);
@@ -1023,10 +1032,18 @@ Test(io_container, mutated_payloads_with_valid_crcs_never_crash)
         for (int e = 0; e < edits; e++) {
             size_t at = ak_rng_u32(&r) % len;
             switch (ak_rng_u32(&r) % 4) {
-            case 0: mutated[at] = (unsigned char)ak_rng_u32(&r); break;
-            case 1: mutated[at] ^= (unsigned char)(1u << (ak_rng_u32(&r) % 8)); break;
-            case 2: mutated[at] = (unsigned char)(ak_rng_u32(&r) % 2 ? 0xff : 0x00); break;
-            case 3: len = at + 1; break; /* cut the payload short */
+            case 0:
+                mutated[at] = (unsigned char)ak_rng_u32(&r);
+                break;
+            case 1:
+                mutated[at] ^= (unsigned char)(1u << (ak_rng_u32(&r) % 8));
+                break;
+            case 2:
+                mutated[at] = (unsigned char)(ak_rng_u32(&r) % 2 ? 0xff : 0x00);
+                break;
+            case 3:
+                len = at + 1;
+                break; /* cut the payload short */
             }
         }
         craft(&f, CK, 1, 0, mutated, len, 0);
@@ -1044,7 +1061,7 @@ Test(io_container, mutated_payloads_with_valid_crcs_never_crash)
             cr_assert_eq(ak_container_find(c, rec->key), rec);
             size_t bytes = rec->type == AK_REC_TENSOR || rec->type == AK_REC_I32S ? 4 * rec->len
                            : rec->type == AK_REC_STR || rec->type == AK_REC_BYTES ? rec->len + 1
-                                                                                   : 0;
+                                                                                  : 0;
             for (size_t k = 0; k < bytes; k++)
                 sum += ((const unsigned char *)rec->data)[k];
             if (rec->type == AK_REC_STR)
@@ -1091,8 +1108,7 @@ Test(io_container, missing_directory_fails_naming_path_and_reason)
     ak_container_writer *w = small_writer(1);
     cr_assert_eq(ak_container_save(w, path, &err), -1);
     cr_assert(strncmp(err.msg, path, strlen(path)) == 0, "%s", err.msg);
-    cr_assert(strstr(err.msg, "cannot create temporary file") && strstr(err.msg, strerror(ENOENT)), "%s",
-              err.msg);
+    cr_assert(strstr(err.msg, "cannot create temporary file") && strstr(err.msg, strerror(ENOENT)), "%s", err.msg);
     ak_container_writer_free(w);
     cr_assert_null(ak_container_stream(path, CK, &err));
     cr_assert(strstr(err.msg, strerror(ENOENT)), "%s", err.msg);
@@ -1243,8 +1259,9 @@ Test(io_container, params_round_trip_in_declaration_order)
     model(&b, 256, 1, 2);
     cr_assert_neq(memcmp(a.data, b.data, sizeof(float) * (size_t)a.total), 0);
     ak_container *c = params_file(&a);
-    static const char *const order[] = {"param/enc.emb", "param/enc.0.attn.q.weight", "param/enc.0.attn.q.bias",
-                                        "param/dec.out.bias", "param/scale", "config"};
+    static const char *const order[] = {
+        "param/enc.emb", "param/enc.0.attn.q.weight", "param/enc.0.attn.q.bias", "param/dec.out.bias", "param/scale",
+        "config"};
     cr_assert_eq(ak_container_count(c), 6);
     for (int i = 0; i < 6; i++)
         cr_assert_str_eq(ak_container_at(c, (size_t)i)->key, order[i]);
@@ -1315,8 +1332,7 @@ Test(io_container, params_record_of_the_wrong_type_is_refused)
         if (i == 2)
             cr_assert_eq(ak_container_put_str(w, key, "not a tensor", &err), 0);
         else
-            cr_assert_eq(ak_container_put_tensor(w, key, p.items[i]->ndim, p.items[i]->shape, p.items[i]->data,
-                                                 &err),
+            cr_assert_eq(ak_container_put_tensor(w, key, p.items[i]->ndim, p.items[i]->shape, p.items[i]->data, &err),
                          0);
     }
     cr_assert_eq(ak_container_put_u64(w, "param/stray", 1, &err), 0);

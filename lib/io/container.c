@@ -117,7 +117,7 @@ static const char *key_problem(const char *s, size_t n)
     if (n == 0)
         return "empty key";
     if (n > AK_CONTAINER_KEY_MAX)
-        return "key longer than " "1024" " bytes";
+        return "key longer than 1024 bytes"; /* AK_CONTAINER_KEY_MAX */
     if (!utf8_valid((const unsigned char *)s, n))
         return "key is not valid UTF-8";
     for (size_t i = 0; i < n; i++)
@@ -139,14 +139,22 @@ static int magic_ok(const char *magic)
 const char *ak_rec_type_name(int type)
 {
     switch (type) {
-    case AK_REC_U64: return "a u64";
-    case AK_REC_I64: return "an i64";
-    case AK_REC_F64: return "an f64";
-    case AK_REC_STR: return "a string";
-    case AK_REC_BYTES: return "a byte blob";
-    case AK_REC_TENSOR: return "a float32 tensor";
-    case AK_REC_I32S: return "an int32 array";
-    default: return "an unknown type";
+    case AK_REC_U64:
+        return "a u64";
+    case AK_REC_I64:
+        return "an i64";
+    case AK_REC_F64:
+        return "an f64";
+    case AK_REC_STR:
+        return "a string";
+    case AK_REC_BYTES:
+        return "a byte blob";
+    case AK_REC_TENSOR:
+        return "a float32 tensor";
+    case AK_REC_I32S:
+        return "an int32 array";
+    default:
+        return "an unknown type";
     }
 }
 
@@ -250,11 +258,11 @@ static void keyset_free(keyset *ks)
 
 struct ak_container_writer {
     char magic[AK_CONTAINER_MAGIC_LEN + 1];
-    int streaming;         /* deflating into af.fp (else into mem) */
-    int finished;          /* deflate stream closed */
-    ak_atomic_file af;     /* stream writer, until commit/free */
-    char *path;            /* stream writer: destination, for messages */
-    unsigned char *mem;    /* memory writer: compressed bytes */
+    int streaming;      /* deflating into af.fp (else into mem) */
+    int finished;       /* deflate stream closed */
+    ak_atomic_file af;  /* stream writer, until commit/free */
+    char *path;         /* stream writer: destination, for messages */
+    unsigned char *mem; /* memory writer: compressed bytes */
     size_t mem_len, mem_cap;
     z_stream zs;
     int zs_live;
@@ -394,7 +402,10 @@ static ak_container_writer *writer_new(const char *magic, ak_err *err)
     return w;
 }
 
-ak_container_writer *ak_container_new(const char *magic, ak_err *err) { return writer_new(magic, err); }
+ak_container_writer *ak_container_new(const char *magic, ak_err *err)
+{
+    return writer_new(magic, err);
+}
 
 ak_container_writer *ak_container_stream(const char *path, const char *magic, ak_err *err)
 {
@@ -436,8 +447,7 @@ int ak_container_set_level(ak_container_writer *w, int level, ak_err *err)
 }
 
 /* Checks the writer and key, remembers the key, writes the record head. */
-static int begin_record(ak_container_writer *w, const char *key, ak_rec_type type, uint64_t value_len,
-                        ak_err *err)
+static int begin_record(ak_container_writer *w, const char *key, ak_rec_type type, uint64_t value_len, ak_err *err)
 {
     if (w->failed)
         return wfail(w, err, "unreachable");
@@ -520,8 +530,8 @@ int ak_container_put_bytes(ak_container_writer *w, const char *key, const void *
     return 0;
 }
 
-int ak_container_put_tensor(ak_container_writer *w, const char *key, int ndim, const int64_t *shape,
-                            const float *data, ak_err *err)
+int ak_container_put_tensor(ak_container_writer *w, const char *key, int ndim, const int64_t *shape, const float *data,
+                            ak_err *err)
 {
     const char *k = key ? key : "(null)";
     if (w->failed)
@@ -680,15 +690,15 @@ enum { WHY_OTHER = 1, WHY_CORRUPT, WHY_RECORDS };
 
 typedef struct rd {
     const char *name;
-    FILE *fp;                  /* compressed bytes from here ... */
-    const unsigned char *mem;  /* ... or from here */
-    uint64_t zin_left;         /* compressed bytes not yet given to zlib */
+    FILE *fp;                 /* compressed bytes from here ... */
+    const unsigned char *mem; /* ... or from here */
+    uint64_t zin_left;        /* compressed bytes not yet given to zlib */
     z_stream zs;
     int zs_live;
-    uint64_t payload_len;      /* declared */
-    uint64_t out_left;         /* payload bytes not yet read */
-    uint32_t crc, want_crc;    /* payload */
-    uint32_t ccrc, want_ccrc;  /* compressed bytes */
+    uint64_t payload_len;     /* declared */
+    uint64_t out_left;        /* payload bytes not yet read */
+    uint32_t crc, want_crc;   /* payload */
+    uint32_t ccrc, want_ccrc; /* compressed bytes */
     int why;
     ak_err msg;
     unsigned char inbuf[ZCHUNK];
@@ -705,7 +715,10 @@ __attribute__((format(printf, 3, 4))) static int rfail(rd *r, int why, const cha
     return -1;
 }
 
-static uint64_t payload_offset(const rd *r) { return r->payload_len - r->out_left; }
+static uint64_t payload_offset(const rd *r)
+{
+    return r->payload_len - r->out_left;
+}
 
 static int refill(rd *r)
 {
@@ -757,8 +770,7 @@ static int rd_read(rd *r, void *dst, size_t n)
             if (rc == Z_MEM_ERROR)
                 return rfail(r, WHY_OTHER, "out of memory in zlib");
             if (rc == Z_DATA_ERROR || rc == Z_NEED_DICT || rc == Z_STREAM_ERROR)
-                return rfail(r, WHY_CORRUPT, "invalid compressed data (zlib: %s)",
-                             r->zs.msg ? r->zs.msg : "error");
+                return rfail(r, WHY_CORRUPT, "invalid compressed data (zlib: %s)", r->zs.msg ? r->zs.msg : "error");
         }
         r->crc = crc_update(r->crc, d, step);
         r->out_left -= step;
@@ -799,8 +811,8 @@ static int rd_finish(rd *r)
     /* The compressed CRC first: some bit flips in a deflate stream (a
      * distance that points at equal bytes) inflate to the same payload. */
     if (r->ccrc != r->want_ccrc)
-        return rfail(r, WHY_CORRUPT, "CRC mismatch (compressed data CRC32 %08x, header says %08x)",
-                     (unsigned)r->ccrc, (unsigned)r->want_ccrc);
+        return rfail(r, WHY_CORRUPT, "CRC mismatch (compressed data CRC32 %08x, header says %08x)", (unsigned)r->ccrc,
+                     (unsigned)r->want_ccrc);
     if (r->crc != r->want_crc)
         return rfail(r, WHY_CORRUPT, "CRC mismatch (payload CRC32 %08x, header says %08x)", (unsigned)r->crc,
                      (unsigned)r->want_crc);
@@ -895,8 +907,7 @@ static int read_value(rd *r, ak_record *rec, uint64_t vlen)
         if (!(rec->data = rd_blob(r, vlen, 1)))
             return -1;
         rec->len = (size_t)vlen;
-        if (rec->type == AK_REC_STR &&
-            (memchr(rec->data, 0, rec->len) || !utf8_valid(rec->data, rec->len)))
+        if (rec->type == AK_REC_STR && (memchr(rec->data, 0, rec->len) || !utf8_valid(rec->data, rec->len)))
             return rfail(r, WHY_RECORDS, "record '%s': string is not valid UTF-8 without NUL bytes", k);
         return 0;
     case AK_REC_I32S:
@@ -947,9 +958,8 @@ static int read_value(rd *r, ak_record *rec, uint64_t vlen)
         }
         count = has_zero ? 0 : count;
         if (vlen - head != 4 * count)
-            return rfail(r, WHY_RECORDS, "record '%s': tensor of %llu elements has %llu data bytes, expected %llu",
-                         k, (unsigned long long)count, (unsigned long long)(vlen - head),
-                         (unsigned long long)(4 * count));
+            return rfail(r, WHY_RECORDS, "record '%s': tensor of %llu elements has %llu data bytes, expected %llu", k,
+                         (unsigned long long)count, (unsigned long long)(vlen - head), (unsigned long long)(4 * count));
         if (!(rec->data = rd_blob(r, 4 * count, 0)))
             return -1;
         rec->len = (size_t)count;
@@ -967,8 +977,8 @@ static int read_record(rd *r, ak_container *c, ak_record *rec)
     uint64_t off = payload_offset(r);
     unsigned char b[8];
     if (r->out_left < MIN_RECORD)
-        return rfail(r, WHY_RECORDS, "record #%zu at payload offset %llu: only %llu bytes left, a record needs %d",
-                     no, (unsigned long long)off, (unsigned long long)r->out_left, MIN_RECORD);
+        return rfail(r, WHY_RECORDS, "record #%zu at payload offset %llu: only %llu bytes left, a record needs %d", no,
+                     (unsigned long long)off, (unsigned long long)r->out_left, MIN_RECORD);
     if (rd_read(r, b, 4) != 0)
         return -1;
     uint32_t klen = get_le32(b);
@@ -1054,8 +1064,7 @@ static void print_magic(char *out, size_t n, const unsigned char *m, size_t len)
 
 /* Header checks in the documented order; fills r's lengths. got: bytes of h
  * available (the file may be shorter than a header); size: file size. */
-static int check_header(rd *r, const unsigned char *h, size_t got, uint64_t size, const char *magic,
-                        const char *kind)
+static int check_header(rd *r, const unsigned char *h, size_t got, uint64_t size, const char *magic, const char *kind)
 {
     size_t m = got < AK_CONTAINER_MAGIC_LEN ? got : AK_CONTAINER_MAGIC_LEN;
     if (got == 0)
@@ -1179,8 +1188,8 @@ ak_container *ak_container_open(const char *path, const char *magic, const char 
     return c;
 }
 
-ak_container *ak_container_open_mem(const void *bytes, size_t n, const char *name, const char *magic,
-                                    const char *kind, ak_err *err)
+ak_container *ak_container_open_mem(const void *bytes, size_t n, const char *name, const char *magic, const char *kind,
+                                    ak_err *err)
 {
     rd *r = calloc(1, sizeof *r);
     if (!r) {
@@ -1196,11 +1205,23 @@ ak_container *ak_container_open_mem(const void *bytes, size_t n, const char *nam
     return c;
 }
 
-const char *ak_container_path(const ak_container *c) { return c->path; }
-uint32_t ak_container_version(const ak_container *c) { return c->version; }
-size_t ak_container_count(const ak_container *c) { return c->n; }
+const char *ak_container_path(const ak_container *c)
+{
+    return c->path;
+}
+uint32_t ak_container_version(const ak_container *c)
+{
+    return c->version;
+}
+size_t ak_container_count(const ak_container *c)
+{
+    return c->n;
+}
 
-const ak_record *ak_container_at(const ak_container *c, size_t i) { return i < c->n ? &c->recs[i] : NULL; }
+const ak_record *ak_container_at(const ak_container *c, size_t i)
+{
+    return i < c->n ? &c->recs[i] : NULL;
+}
 
 const ak_record *ak_container_find(const ak_container *c, const char *key)
 {
@@ -1265,8 +1286,8 @@ int ak_container_get_bytes(const ak_container *c, const char *key, const void **
     return rec ? 0 : -1;
 }
 
-int ak_container_get_tensor(const ak_container *c, const char *key, int *ndim, int64_t shape[4],
-                            const float **data, ak_err *err)
+int ak_container_get_tensor(const ak_container *c, const char *key, int *ndim, int64_t shape[4], const float **data,
+                            ak_err *err)
 {
     const ak_record *rec = get_typed(c, key, AK_REC_TENSOR, err);
     if (!rec)
@@ -1348,8 +1369,7 @@ int ak_container_get_params(const ak_container *c, ak_params *p, ak_err *err)
         if (!rec)
             problem(&first, &count, "parameter '%s' (shape %s in the model) is missing from the file", t->name, want);
         else if (rec->type != AK_REC_TENSOR)
-            problem(&first, &count, "record '%s' is %s, expected a float32 tensor", key,
-                    ak_rec_type_name(rec->type));
+            problem(&first, &count, "record '%s' is %s, expected a float32 tensor", key, ak_rec_type_name(rec->type));
         else if (rec->ndim != t->ndim || memcmp(rec->shape, t->shape, sizeof(int64_t) * (size_t)t->ndim) != 0)
             problem(&first, &count, "parameter '%s' has shape %s in the file, the model expects %s", t->name,
                     fmt_shape(have, sizeof have, rec->ndim, rec->shape), want);
@@ -1362,8 +1382,8 @@ int ak_container_get_params(const ak_container *c, ak_params *p, ak_err *err)
             problem(&first, &count, "the file has parameter '%s' (shape %s) that the model does not declare",
                     rec->key + PREFIX_LEN, fmt_shape(have, sizeof have, rec->ndim, rec->shape));
         else
-            problem(&first, &count, "the file has parameter record '%s' (%s) that the model does not declare",
-                    rec->key, ak_rec_type_name(rec->type));
+            problem(&first, &count, "the file has parameter record '%s' (%s) that the model does not declare", rec->key,
+                    ak_rec_type_name(rec->type));
     }
     if (count) {
         ak_errorf(err, "%s: %s", c->path, first.msg);

@@ -42,10 +42,10 @@
 #include "core/error.h"
 #include "core/params.h"
 
-#define AK_CONTAINER_VERSION 1     /* the newest version this build reads and the one it writes */
+#define AK_CONTAINER_VERSION 1 /* the newest version this build reads and the one it writes */
 #define AK_CONTAINER_HEADER_SIZE 44
 #define AK_CONTAINER_MAGIC_LEN 8
-#define AK_CONTAINER_KEY_MAX 1024  /* bytes in a key */
+#define AK_CONTAINER_KEY_MAX 1024    /* bytes in a key */
 #define AK_CONTAINER_DEFAULT_LEVEL 1 /* zlib level; see writer_new in container.c */
 
 typedef enum ak_rec_type {
@@ -104,8 +104,8 @@ int ak_container_put_str(ak_container_writer *w, const char *key, const char *s,
 int ak_container_put_bytes(ak_container_writer *w, const char *key, const void *p, size_t n, ak_err *err);
 /* ndim 0..4 (0 = scalar, one element); dimensions >= 0; data holds the
  * product of the dimensions, row-major (may be NULL when that is 0). */
-int ak_container_put_tensor(ak_container_writer *w, const char *key, int ndim, const int64_t *shape,
-                            const float *data, ak_err *err);
+int ak_container_put_tensor(ak_container_writer *w, const char *key, int ndim, const int64_t *shape, const float *data,
+                            ak_err *err);
 int ak_container_put_i32s(ak_container_writer *w, const char *key, const int32_t *v, size_t n, ak_err *err);
 
 /* Memory writer: finishes the payload and writes header + payload to path
@@ -135,8 +135,8 @@ typedef struct ak_container ak_container;
 ak_container *ak_container_open(const char *path, const char *magic, const char *kind, ak_err *err);
 
 /* The same on a file image in memory; name stands for the path in messages. */
-ak_container *ak_container_open_mem(const void *bytes, size_t n, const char *name, const char *magic,
-                                    const char *kind, ak_err *err);
+ak_container *ak_container_open_mem(const void *bytes, size_t n, const char *name, const char *magic, const char *kind,
+                                    ak_err *err);
 
 void ak_container_close(ak_container *c);
 
@@ -158,8 +158,8 @@ int ak_container_get_i64(const ak_container *c, const char *key, int64_t *v, ak_
 int ak_container_get_f64(const ak_container *c, const char *key, double *v, ak_err *err);
 int ak_container_get_str(const ak_container *c, const char *key, const char **s, size_t *len, ak_err *err);
 int ak_container_get_bytes(const ak_container *c, const char *key, const void **p, size_t *n, ak_err *err);
-int ak_container_get_tensor(const ak_container *c, const char *key, int *ndim, int64_t shape[4],
-                            const float **data, ak_err *err);
+int ak_container_get_tensor(const ak_container *c, const char *key, int *ndim, int64_t shape[4], const float **data,
+                            ak_err *err);
 int ak_container_get_i32s(const ak_container *c, const char *key, const int32_t **v, size_t *n, ak_err *err);
 
 /* ------------------------------------------------------------ parameters */
