@@ -35,8 +35,7 @@ typedef struct ak_vocab ak_vocab;
 /* Builds the vocabulary from token counts as described above.  max_size < 4 still keeps the four
  * specials (as the twin does).  Fails when out of memory or when a counted token equals a special or
  * breaks the invariant (empty, whitespace, invalid UTF-8). */
-int ak_vocab_build(const ak_counter *counts, int64_t min_count, size_t max_size, ak_vocab **out,
-                   ak_err *err);
+int ak_vocab_build(const ak_counter *counts, int64_t min_count, size_t max_size, ak_vocab **out, ak_err *err);
 
 /* Vocabulary whose id i is toks[i] (toks[0..3] must be the specials); errors name the token index. */
 int ak_vocab_from_list(const char *const *toks, size_t n, ak_vocab **out, ak_err *err);
