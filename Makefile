@@ -3,6 +3,9 @@
 #   make test       build and run the Criterion suite
 #   make sanitize   the suite under ASan + UBSan
 #   make bench-gemm SGEMM against OpenBLAS (needs libopenblas-dev)
+#   make bench      training steps of the reference models (TSV)
+#   make bench-compare  the same, alternating with the PyTorch twin (PEER=dir)
+SHELL   := /bin/bash
 CC      ?= gcc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT)
@@ -51,8 +54,12 @@ sanitize:
 	$(MAKE) BUILD=build-san OPT="-O1 -g -fno-omit-frame-pointer" \
 	  EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all" \
 	  build-san/run_tests
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  OMP_NUM_THREADS=2 build-san/run_tests --jobs 2 $(TEST_ARGS)
+	@# Criterion can count a test whose process leaks as passed: also fail on
+	@# any sanitizer report in the output.
+	set -o pipefail; ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  OMP_NUM_THREADS=2 build-san/run_tests --jobs 2 $(TEST_ARGS) 2>&1 | tee build-san/report.txt
+	@! grep -qE "ERROR: (Address|Leak)Sanitizer|runtime error:" build-san/report.txt || \
+	  { echo "sanitize: reports above (build-san/report.txt)"; exit 1; }
 
 $(BUILD)/bench_gemm: tests/bench/bench_gemm.c $(LIB)
 	$(CC) $(ALLCFLAGS) $< $(LIB) -o $@ -lopenblas $(LDLIBS)
@@ -60,6 +67,26 @@ $(BUILD)/bench_gemm: tests/bench/bench_gemm.c $(LIB)
 # BENCH_ARGS="--layouts" adds the TN / NT tables; see tests/bench/bench_gemm.c.
 bench-gemm: $(BUILD)/bench_gemm
 	$(BUILD)/bench_gemm $(BENCH_ARGS)
+
+# Training steps (tests/bench/bench_train.c): one process per (model,
+# threads), so that each peak RSS is that model's own.
+# BENCH_TRAIN_ARGS="--steps 40" or "--profile"; BENCH_MODELS / BENCH_THREADS pick rows.
+.PHONY: bench bench-compare
+BENCH_MODELS  ?= t-tiny t-small r-small
+BENCH_THREADS ?= 1 2
+PEER ?= ../shared/peer
+$(BUILD)/bench_train: tests/bench/bench_train.c $(LIB)
+	$(CC) $(ALLCFLAGS) $< $(LIB) -o $@ $(LDLIBS)
+
+bench: $(BUILD)/bench_train
+	@printf 'model\tthreads\ttokens_per_s\tstep_ms_median\tpeak_rss_mib\n'
+	@for m in $(BENCH_MODELS); do for t in $(BENCH_THREADS); do \
+	  $(BUILD)/bench_train --model $$m --threads $$t $(BENCH_TRAIN_ARGS) || exit 1; done; done
+
+# Ours and the twin ($(PEER)/torch_ref.py) alternately; COMPARE_REPS=3 for medians.
+bench-compare: $(BUILD)/bench_train
+	BENCH_MODELS="$(BENCH_MODELS)" BENCH_THREADS="$(BENCH_THREADS)" COMPARE_REPS="$(COMPARE_REPS)" \
+	  sh tests/bench/compare.sh $(BUILD)/bench_train $(PEER)/torch_ref.py
 
 clean:
 	rm -rf build build-san bin
