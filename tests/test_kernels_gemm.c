@@ -199,17 +199,20 @@ Test(gemm, every_edge_tile_width_stays_inside_c)
         }
 }
 
-/* Sizes past the cache blocks: K > KC (several K blocks accumulate into C),
- * M > MCC (several packed A chunks), N > NC (several B panels), 1000s. */
+/* Sizes past the cache blocks: K > 256 (several K blocks accumulate into
+ * C), K > 2048 (several packed super-blocks of k when threaded), M past the
+ * packed A chunk (6144 rows at small K, 960 threaded at K = 2100), N past the
+ * packed B panel (6976 columns at K = 300, 1024 threaded at K = 2100). */
 Test(gemm, large_and_multi_block_shapes)
 {
     static const int64_t shapes[][3] = {
-        {1000, 17, 255}, {3, 1000, 300}, {255, 1000, 17}, {1000, 1000, 3},
-        {37, 29, 600},   {3100, 5, 20},  {3, 4200, 300},  {1, 1000, 1000},
+        {1000, 17, 255}, {3, 1000, 300},   {255, 1000, 17},  {1000, 1000, 3},
+        {37, 29, 600},   {6200, 5, 20},    {3, 8300, 300},   {1, 1000, 1000},
+        {1000, 3, 2100}, {5, 1030, 2100},
     };
     FOR_EACH_ISA(isa)
     for (int t = 0; t < 4; t++)
-        for (int s = 0; s < 8; s++) {
+        for (int s = 0; s < 10; s++) {
             gcase g = {t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
                        0.75f, 0.5f, 0, 0};
             run_case(&g, isa, (uint64_t)(100 + s));
@@ -330,13 +333,16 @@ Test(gemm, batched_against_reference)
 }
 
 /* Same product at 1, 2 and 4 threads: bitwise equal. The shapes split into
- * many tasks, several K blocks and (3100 rows) several A chunks. */
+ * many tasks, several K blocks, several A chunks (6200 rows, and 1000 rows
+ * at K = 2100), several B panels (9000 columns) and K super-blocks (2100).
+ * One thread also packs differently (one K block at a time): same bits. */
 Test(gemm, bitwise_identical_across_thread_counts)
 {
-    static const int64_t shapes[][3] = {{700, 600, 600}, {3100, 200, 70}, {20, 5000, 40}};
+    static const int64_t shapes[][3] = {
+        {700, 600, 600}, {6200, 100, 70}, {20, 9000, 40}, {1000, 40, 2100}};
     FOR_EACH_ISA(isa)
     for (int t = 0; t < 4; t += 3)
-        for (int s = 0; s < 3; s++) {
+        for (int s = 0; s < 4; s++) {
             gcase g = {t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
                        1.0f, 0.5f, 0, 0};
             operands o = make_operands(&g, (uint64_t)(700 + s));
@@ -373,14 +379,16 @@ Test(gemm, batched_bitwise_identical_across_thread_counts)
         float *C = malloc((size_t)(batch * M * N) * sizeof(float));
         float *ref = malloc((size_t)(batch * M * N) * sizeof(float));
         cr_assert(C && ref);
-        static const int threads[] = {1, 2, 4};
-        for (int n = 0; n < 3; n++) {
-            omp_set_num_threads(threads[n]);
-            ak_sgemm_batched(0, 0, M, N, K, 1.0f, A, K, M * K, B, N, K * N, 0.0f,
-                             n ? C : ref, N, M * N, batch);
+        omp_set_num_threads(1);
+        ak_sgemm_batched(0, 0, M, N, K, 1.0f, A, K, M * K, B, N, K * N, 0.0f,
+                         ref, N, M * N, batch);
+        for (int threads = 2; threads <= 4; threads += 2) {
+            omp_set_num_threads(threads);
+            ak_sgemm_batched(0, 0, M, N, K, 1.0f, A, K, M * K, B, N, K * N,
+                             0.0f, C, N, M * N, batch);
+            cr_assert(memcmp(ref, C, (size_t)(batch * M * N) * sizeof(float)) == 0,
+                      "%s: batched result differs at %d threads", isa, threads);
         }
-        cr_assert(memcmp(ref, C, (size_t)(batch * M * N) * sizeof(float)) == 0,
-                  "%s: batched result depends on thread count", isa);
         free(A);
         free(B);
         free(C);

@@ -1,18 +1,20 @@
 /* SGEMM driver: path selection, cache blocking, packing and threading.
  *
  * Loop nest (Goto / BLIS style), for each
- *   jc: NC columns of C   (shared packed B panel, kc x nc, lives in L3)
- *   pc: KC values of k    (in increasing order: fixes the accumulation order)
- *   ic: MCC rows of C     (shared packed A chunk, mcc x kc)
- * the threads first pack the A chunk (and the B panel on the first ic) panel
- * by panel, then share out tasks of mc rows x tn columns; in a task each B
- * micro-panel (kc x nr, L1) is reused across the A block (mc x kc, L2).
+ *   jc: ncc columns of C  (shared packed B panel, ks x ncc, L3)
+ *   k0: ks values of k, in increasing order (ks = 2048 threaded, 256 serial)
+ *   ic: mcc rows of C     (shared packed A chunk, mcc x ks)
+ * the threads first pack the A chunk (and the B panel on the first ic) as
+ * panels of kc = 256 values of k, then share out tasks of mc rows x tcols
+ * columns. A task walks its K blocks in order; in each, one B micro-panel
+ * (kc x nr, L1) is reused across the task's A block (mc x kc, L2).
  *
- * Why results do not depend on the thread count: the block boundaries, the
- * panel boundaries and hence the micro-tile of every element are functions of
- * (M, N, K) and the path's constants only; each element is accumulated by one
- * kernel call per K block, in pc order. Threads pick tasks dynamically, but a
- * task's result does not depend on who computes it. */
+ * Why results do not depend on the thread count: the K blocks, the panel
+ * boundaries and hence the micro-tile of every element are functions of
+ * (M, N, K) and the path's constants only (so is the task grid); each element
+ * is accumulated by one kernel call per K block, in k order. Threads pick
+ * tasks dynamically, but a task's result does not depend on who computes it.
+ */
 #include "kernels/gemm.h"
 #include "kernels/gemm_internal.h"
 
@@ -87,96 +89,182 @@ typedef struct gemm_prob {
     int64_t lda, ldb, ldc;
 } gemm_prob;
 
-/* One (jc, pc, ic) step of the loop nest. */
-typedef struct gemm_block {
-    int64_t jc, nc, pc, kc, ic, mcc;
-    int64_t npa, npb; /* panels to pack (npb = 0 when the B panel is reused) */
-    int64_t tm, tn;   /* task grid: tm x tn tasks */
-} gemm_block;
+/* Packing caps (floats): a packed A chunk (mcc rows x up to KS values of k)
+ * and a packed B panel (KS x ncc) stay within these, so the buffers are at
+ * most 8 + 8 MiB per calling thread whatever the shape. Threaded runs pack
+ * up to KS_MAX = 2048 values of k at once (so most products need a single
+ * packing phase, i.e. one barrier); serial runs pack one K block (kc) at a
+ * time, which keeps the A chunk in L2. Either way the K blocks themselves
+ * are the same kc-sized blocks in the same order, so the bits are too. */
+enum { KS_MAX = 2048, A_CAP = 1 << 21, B_CAP = 1 << 21 };
+
+/* Tasks wanted per block: enough that 2-8 threads balance within about a
+ * task. A shape-only constant (no thread count), like the whole task grid. */
+enum { TASKS_WANTED = 16 };
 
 static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 static int64_t cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* Packing sizes of one product: functions of (M, N, K), the path and
+ * whether it runs threaded; they group the fixed K blocks and tiles, they do
+ * not change them. */
+typedef struct gemm_plan {
+    int64_t ks;  /* values of k packed at once: a multiple of kc, or K */
+    int64_t mcc; /* rows of a packed A chunk, a multiple of mc */
+    int64_t ncc; /* columns of a packed B panel, a multiple of nr */
+} gemm_plan;
+
+static gemm_plan make_plan(const gemm_prob *g, const ak_gemm_isa_desc *d,
+                           int threaded)
+{
+    gemm_plan p;
+    p.ks = min64(g->K, threaded ? KS_MAX / d->kc * d->kc : d->kc);
+    p.mcc = min64(d->mcc, max64(1, A_CAP / p.ks / d->mc) * d->mc);
+    p.ncc = min64(d->nc, max64(1, B_CAP / p.ks / d->nr) * d->nr);
+    return p;
+}
+
+/* Buffer sizes (floats) for a plan. */
+static size_t a_floats(const gemm_prob *g, const ak_gemm_isa_desc *d,
+                       const gemm_plan *p)
+{
+    return (size_t)(cdiv(min64(p->mcc, g->M), d->mr) * d->mr * p->ks);
+}
+
+static size_t b_floats(const gemm_prob *g, const ak_gemm_isa_desc *d,
+                       const gemm_plan *p)
+{
+    return (size_t)(cdiv(min64(p->ncc, g->N), d->nr) * d->nr * p->ks);
+}
+
+/* One (jc, ks, ic) step of the loop nest: columns [jc, jc+nc), values of k
+ * [k0, k0+kn) in nq K blocks of kc (the last may be shorter), rows
+ * [ic, ic+mcc). The packed A chunk holds, for K block q, the panels of
+ * mr x kc_q at offset q*kc*mpad; the B panel likewise at q*kc*npad. */
+typedef struct gemm_block {
+    int64_t jc, nc, k0, kn, ic, mcc;
+    int64_t kc, nq, mpad, npad;
+    int64_t npa, npb; /* panels per K block (npb = 0: B panel is reused) */
+    int64_t tm, tn;   /* task grid: tm x tn tasks */
+    int64_t tcols;    /* columns of one task, a multiple of nr */
+} gemm_block;
+
 static gemm_block make_block(const gemm_prob *g, const ak_gemm_isa_desc *d,
-                             int64_t jc, int64_t pc, int64_t ic)
+                             const gemm_plan *p, int64_t jc, int64_t k0,
+                             int64_t ic)
 {
     gemm_block bk;
     bk.jc = jc;
-    bk.nc = min64(d->nc, g->N - jc);
-    bk.pc = pc;
-    bk.kc = min64(d->kc, g->K - pc);
+    bk.nc = min64(p->ncc, g->N - jc);
+    bk.k0 = k0;
+    bk.kn = min64(p->ks, g->K - k0);
     bk.ic = ic;
-    bk.mcc = min64(d->mcc, g->M - ic);
+    bk.mcc = min64(p->mcc, g->M - ic);
+    bk.kc = d->kc;
+    bk.nq = cdiv(bk.kn, bk.kc);
     bk.npa = cdiv(bk.mcc, d->mr);
     bk.npb = ic == 0 ? cdiv(bk.nc, d->nr) : 0;
+    bk.mpad = bk.npa * d->mr;
+    bk.npad = cdiv(bk.nc, d->nr) * d->nr;
     bk.tm = cdiv(bk.mcc, d->mc);
-    bk.tn = cdiv(bk.nc, d->tn);
+    /* Split N into at least ceil(nc / tn) parts, more when the M split
+     * alone gives few tasks: with the panels shared, narrower tasks cost
+     * only a re-read of the task's A block from L2/L3. */
+    int64_t pn = cdiv(bk.nc, d->nr);
+    int64_t parts = max64(cdiv(bk.nc, d->tn), min64(pn, cdiv(TASKS_WANTED, bk.tm)));
+    bk.tcols = cdiv(pn, parts) * d->nr;
+    bk.tn = cdiv(bk.nc, bk.tcols);
     return bk;
 }
 
-/* Packs panel p of the block: A panels first, then B panels. */
-static void pack_panel(const gemm_prob *g, const ak_gemm_isa_desc *d,
-                       const gemm_block *bk, float *ap, float *bp, int64_t p)
+static int64_t kc_of(const gemm_block *bk, int64_t q)
 {
-    if (p < bk->npa) {
-        int64_t i = p * d->mr;
+    return min64(bk->kc, bk->kn - q * bk->kc);
+}
+
+/* Packs item p of the block: the A panels of every K block, then (on the
+ * first row chunk) the B panels. */
+static void pack_item(const gemm_prob *g, const ak_gemm_isa_desc *d,
+                      const gemm_block *bk, float *ap, float *bp, int64_t p)
+{
+    if (p < bk->nq * bk->npa) {
+        int64_t q = p / bk->npa, i = (p % bk->npa) * d->mr, kq = kc_of(bk, q);
         d->pack_a(g->ta, g->A, g->lda, bk->ic + i, (int)min64(d->mr, bk->mcc - i),
-                  bk->pc, bk->kc, ap + i * bk->kc);
+                  bk->k0 + q * bk->kc, kq, ap + q * bk->kc * bk->mpad + i * kq);
     } else {
-        int64_t j = (p - bk->npa) * d->nr;
-        d->pack_b(g->tb, g->B, g->ldb, bk->pc, bk->kc, bk->jc + j,
-                  (int)min64(d->nr, bk->nc - j), bp + j * bk->kc);
+        p -= bk->nq * bk->npa;
+        int64_t q = p / bk->npb, j = (p % bk->npb) * d->nr, kq = kc_of(bk, q);
+        d->pack_b(g->tb, g->B, g->ldb, bk->k0 + q * bk->kc, kq, bk->jc + j,
+                  (int)min64(d->nr, bk->nc - j),
+                  bp + q * bk->kc * bk->npad + j * kq);
     }
 }
 
-/* Task t: rows [ti*mc, ..) x columns [tj*tn, ..) of the block. */
+/* Task t: rows [ti*mc, ..) x columns [tj*tcols, ..) of the block, all its
+ * K blocks in order. */
 static void run_task(const gemm_prob *g, const ak_gemm_isa_desc *d,
                      const gemm_block *bk, const float *ap, const float *bp,
                      int64_t t)
 {
     int64_t i0 = (t / bk->tn) * d->mc, i1 = min64(i0 + d->mc, bk->mcc);
-    int64_t j0 = (t % bk->tn) * d->tn, j1 = min64(j0 + d->tn, bk->nc);
-    float beta = bk->pc == 0 ? g->beta : 1.0f; /* later K blocks accumulate */
+    int64_t j0 = (t % bk->tn) * bk->tcols, j1 = min64(j0 + bk->tcols, bk->nc);
     float *c = g->C + bk->ic * g->ldc + bk->jc;
-    for (int64_t j = j0; j < j1; j += d->nr) {
-        int n = (int)min64(d->nr, j1 - j);
-        for (int64_t i = i0; i < i1; i += d->mr)
-            d->kernel(bk->kc, ap + i * bk->kc, bp + j * bk->kc,
-                      c + i * g->ldc + j, g->ldc, g->alpha, beta,
-                      (int)min64(d->mr, i1 - i), n);
+    for (int64_t q = 0; q < bk->nq; q++) {
+        int64_t kq = kc_of(bk, q);
+        const float *aq = ap + q * bk->kc * bk->mpad;
+        const float *bq = bp + q * bk->kc * bk->npad;
+        /* The first K block applies beta, later ones accumulate. */
+        float beta = bk->k0 == 0 && q == 0 ? g->beta : 1.0f;
+        for (int64_t j = j0; j < j1; j += d->nr) {
+            int n = (int)min64(d->nr, j1 - j);
+            for (int64_t i = i0; i < i1; i += d->mr)
+                d->kernel(kq, aq + i * kq, bq + j * kq, c + i * g->ldc + j,
+                          g->ldc, g->alpha, beta, (int)min64(d->mr, i1 - i), n);
+        }
     }
 }
 
 static void gemm_serial(const gemm_prob *g, const ak_gemm_isa_desc *d,
-                        float *ap, float *bp)
+                        const gemm_plan *pl, float *ap, float *bp)
 {
-    for (int64_t jc = 0; jc < g->N; jc += d->nc)
-        for (int64_t pc = 0; pc < g->K; pc += d->kc)
-            for (int64_t ic = 0; ic < g->M; ic += d->mcc) {
-                gemm_block bk = make_block(g, d, jc, pc, ic);
-                for (int64_t p = 0; p < bk.npa + bk.npb; p++)
-                    pack_panel(g, d, &bk, ap, bp, p);
+    for (int64_t jc = 0; jc < g->N; jc += pl->ncc)
+        for (int64_t k0 = 0; k0 < g->K; k0 += pl->ks)
+            for (int64_t ic = 0; ic < g->M; ic += pl->mcc) {
+                gemm_block bk = make_block(g, d, pl, jc, k0, ic);
+                for (int64_t p = 0; p < bk.nq * (bk.npa + bk.npb); p++)
+                    pack_item(g, d, &bk, ap, bp, p);
                 for (int64_t t = 0; t < bk.tm * bk.tn; t++)
                     run_task(g, d, &bk, ap, bp, t);
             }
 }
 
-/* Same loop nest; every thread walks it, the omp for's split the work and
- * their implicit barriers order packing before use and use before re-pack. */
+/* Same loop nest; every thread walks it and the omp for's split the work.
+ * Synchronisation is what the data needs and no more: packing must finish
+ * before any task reads the panels, and all tasks before the next block
+ * re-packs them; after the last block only the join remains. Few sync points
+ * matter on a shared machine, where every barrier can wait for a thread that
+ * the OS has descheduled: a product with K <= 2048 that fits the caps has
+ * one barrier plus the join. */
 static void gemm_parallel(const gemm_prob *g, const ak_gemm_isa_desc *d,
-                          float *ap, float *bp, int nt)
+                          const gemm_plan *pl, float *ap, float *bp, int nt)
 {
 #pragma omp parallel num_threads(nt)
-    for (int64_t jc = 0; jc < g->N; jc += d->nc)
-        for (int64_t pc = 0; pc < g->K; pc += d->kc)
-            for (int64_t ic = 0; ic < g->M; ic += d->mcc) {
-                gemm_block bk = make_block(g, d, jc, pc, ic);
-#pragma omp for schedule(static)
-                for (int64_t p = 0; p < bk.npa + bk.npb; p++)
-                    pack_panel(g, d, &bk, ap, bp, p);
-#pragma omp for schedule(dynamic, 1)
+    for (int64_t jc = 0; jc < g->N; jc += pl->ncc)
+        for (int64_t k0 = 0; k0 < g->K; k0 += pl->ks)
+            for (int64_t ic = 0; ic < g->M; ic += pl->mcc) {
+                gemm_block bk = make_block(g, d, pl, jc, k0, ic);
+#pragma omp for schedule(dynamic, 4)
+                for (int64_t p = 0; p < bk.nq * (bk.npa + bk.npb); p++)
+                    pack_item(g, d, &bk, ap, bp, p);
+#pragma omp for schedule(dynamic, 1) nowait
                 for (int64_t t = 0; t < bk.tm * bk.tn; t++)
                     run_task(g, d, &bk, ap, bp, t);
+                int last = jc + pl->ncc >= g->N && k0 + pl->ks >= g->K &&
+                           ic + pl->mcc >= g->M;
+                if (!last) {
+#pragma omp barrier
+                }
             }
 }
 
@@ -190,7 +278,8 @@ static int threads_for(const gemm_prob *g, const ak_gemm_isa_desc *d)
     int nt = omp_get_max_threads();
     if (nt <= 1 || 2.0 * (double)g->M * (double)g->N * (double)g->K < 2e6)
         return 1;
-    gemm_block bk = make_block(g, d, 0, 0, 0);
+    gemm_plan pl = make_plan(g, d, 1);
+    gemm_block bk = make_block(g, d, &pl, 0, 0, 0);
     return (int)min64(nt, bk.tm * bk.tn);
 }
 
@@ -236,16 +325,15 @@ static void gemm_one(const gemm_prob *g, const ak_gemm_isa_desc *d, int nt)
         scale_c(g);
         return;
     }
-    int64_t kc = min64(d->kc, g->K);
-    size_t a_need = (size_t)(cdiv(min64(d->mcc, g->M), d->mr) * d->mr * kc);
-    size_t b_need = (size_t)(cdiv(min64(d->nc, g->N), d->nr) * d->nr * kc);
-    ak_gemm_bufs *bufs = ak_gemm_bufs_get(a_need, b_need);
+    gemm_plan pl = make_plan(g, d, nt > 1);
+    ak_gemm_bufs *bufs =
+        ak_gemm_bufs_get(a_floats(g, d, &pl), b_floats(g, d, &pl));
     if (!bufs)
         gemm_naive(g);
     else if (nt > 1)
-        gemm_parallel(g, d, bufs->a, bufs->b, nt);
+        gemm_parallel(g, d, &pl, bufs->a, bufs->b, nt);
     else
-        gemm_serial(g, d, bufs->a, bufs->b);
+        gemm_serial(g, d, &pl, bufs->a, bufs->b);
 }
 
 static gemm_prob make_prob(int ta, int tb, int64_t M, int64_t N, int64_t K,
@@ -286,8 +374,7 @@ void ak_sgemm_batched(int ta, int tb, int64_t M, int64_t N, int64_t K,
      * busy, or when there are plenty of products; either way each product is
      * computed exactly as the serial call would (same bits). */
     if (nt > 1 && batch > 1 && (per < nt || batch >= 2 * (int64_t)nt)) {
-        int team = (int)min64(nt, batch);
-#pragma omp parallel for schedule(dynamic, 1) num_threads(team)
+#pragma omp parallel for schedule(dynamic, 1) num_threads((int)min64(nt, batch))
         for (int64_t i = 0; i < batch; i++) {
             gemm_prob gi = g;
             gi.A = nth(g.A, i, sa);

@@ -39,7 +39,7 @@ typedef struct ak_gemm_isa_desc {
     int64_t kc;     /* K block: packed panels span at most kc values of k */
     int64_t nc;     /* columns of the shared packed B panel, multiple of nr */
     int64_t mcc;    /* rows of the shared packed A chunk, multiple of mc */
-    int64_t tn;     /* columns of one task, multiple of nr */
+    int64_t tn;     /* widest task in columns, multiple of nr */
     ak_gemm_kernel_fn kernel;
     ak_gemm_pack_a_fn pack_a;
     ak_gemm_pack_b_fn pack_b;
@@ -58,6 +58,20 @@ void ak_gemm_pack_a_any(int ta, const float *A, int64_t lda, int64_t i0,
                         int m, int64_t k0, int64_t kc, int mr, float *dst);
 void ak_gemm_pack_b_any(int tb, const float *B, int64_t ldb, int64_t k0,
                         int64_t kc, int64_t j0, int n, int nr, float *dst);
+
+#if defined(AK_GEMM_X86)
+/* The same with AVX-512 in-register transposes (gemm_pack_avx512.c); only
+ * for mr, nr <= 32 and only on CPUs with AVX-512F. */
+void ak_gemm_pack_a_avx512(int ta, const float *A, int64_t lda, int64_t i0,
+                           int m, int64_t k0, int64_t kc, int mr, float *dst);
+void ak_gemm_pack_b_avx512(int tb, const float *B, int64_t ldb, int64_t k0,
+                           int64_t kc, int64_t j0, int n, int nr, float *dst);
+/* And with AVX2 8 x 8 transposes (gemm_pack_avx2.c), mr, nr <= 16. */
+void ak_gemm_pack_a_avx2(int ta, const float *A, int64_t lda, int64_t i0,
+                         int m, int64_t k0, int64_t kc, int mr, float *dst);
+void ak_gemm_pack_b_avx2(int tb, const float *B, int64_t ldb, int64_t k0,
+                         int64_t kc, int64_t j0, int n, int nr, float *dst);
+#endif
 
 /* Per-thread packing buffers (gemm_buf.c). */
 typedef struct ak_gemm_bufs {

@@ -75,13 +75,13 @@ AK_AVX2 static void kernel_avx2(int64_t kc, const float *a, const float *b,
 static void pack_a(int ta, const float *A, int64_t lda, int64_t i0, int m,
                    int64_t k0, int64_t kc, float *dst)
 {
-    ak_gemm_pack_a_any(ta, A, lda, i0, m, k0, kc, MR, dst);
+    ak_gemm_pack_a_avx2(ta, A, lda, i0, m, k0, kc, MR, dst);
 }
 
 static void pack_b(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc,
                    int64_t j0, int n, float *dst)
 {
-    ak_gemm_pack_b_any(tb, B, ldb, k0, kc, j0, n, NR, dst);
+    ak_gemm_pack_b_avx2(tb, B, ldb, k0, kc, j0, n, NR, dst);
 }
 
 static int supported(void)
@@ -94,7 +94,7 @@ static int supported(void)
  * 256 x 16 floats (16 KiB) in L1. */
 const ak_gemm_isa_desc ak_gemm_isa_avx2 = {
     .name = "avx2", .supported = supported, .mr = MR, .nr = NR,
-    .mc = 96, .kc = 256, .nc = 4096, .mcc = 96 * 32, .tn = 32 * NR,
+    .mc = 96, .kc = 256, .nc = 8192, .mcc = 96 * 64, .tn = 32 * NR,
     .kernel = kernel_avx2, .pack_a = pack_a, .pack_b = pack_b,
 };
 

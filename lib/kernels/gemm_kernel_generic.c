@@ -45,6 +45,6 @@ static int always(void) { return 1; }
 
 const ak_gemm_isa_desc ak_gemm_isa_generic = {
     .name = "generic", .supported = always, .mr = MR, .nr = NR,
-    .mc = 64, .kc = 256, .nc = 4096, .mcc = 64 * 32, .tn = 16 * NR,
+    .mc = 64, .kc = 256, .nc = 8192, .mcc = 64 * 64, .tn = 16 * NR,
     .kernel = kernel_generic, .pack_a = pack_a, .pack_b = pack_b,
 };
