@@ -115,8 +115,11 @@ float *ak_grad(ak_ctx *ctx, ak_tensor *t)
     if (!t->requires_grad)
         return NULL;
     if (!t->grad) {
-        /* Parameters own persistent grads; everything else lives for the step. */
-        t->grad = ak_arena_calloc(&ctx->arena, (size_t)t->size * sizeof(float));
+        if (t->node && t->node->grad_alias)
+            return t->grad = ak_grad(ctx, t->node->in[0]);
+        /* Parameters own persistent grads; everything else lives for the
+         * step at most (see run_tape). */
+        t->grad = ak_arena_calloc_recycled(&ctx->arena, (size_t)t->size * sizeof(float));
         if (!t->grad)
             ak_ctx_fail(ctx, "out of memory for a gradient of %lld floats", (long long)t->size);
     }
@@ -126,8 +129,18 @@ float *ak_grad(ak_ctx *ctx, ak_tensor *t)
 static int run_tape(ak_ctx *ctx, ak_err *err)
 {
     for (ak_node *n = ctx->tape; n; n = n->prev) {
-        if (n->out->grad)   /* no gradient reached this node: nothing to pass on */
+        ak_tensor *out = n->out;
+        if (out->grad) { /* no gradient reached this node: nothing to pass on */
             n->backward(ctx, n);
+            /* Every consumer of out is newer and has run: its gradient is
+             * complete and used up. Recycle it (an aliasing view's buffer
+             * belongs to its base, a parameter's is persistent). */
+            if (!out->is_param && out->node == n) {
+                if (!n->grad_alias)
+                    ak_arena_release(&ctx->arena, out->grad, (size_t)out->size * sizeof(float));
+                out->grad = NULL;
+            }
+        }
         if (ctx->failed)
             return ak_errorf(err, "backward: %s", ctx->err.msg);
     }

@@ -37,6 +37,10 @@ struct ak_node {
     int64_t iarg[4];
     float farg[4];
     ak_node *prev;
+    /* 1 when out is a view of in[0] whose gradient is in[0]'s gradient
+     * buffer itself (reshape): ak_grad(out) returns ak_grad(in[0]), so the
+     * node's backward has nothing to do. */
+    int grad_alias;
 };
 
 struct ak_ctx {
@@ -91,7 +95,16 @@ static inline ak_tensor *ak_node_in(const ak_node *n, int i)
 }
 
 /* Gradient buffer of t for accumulation: NULL when t needs no gradient;
- * allocated zeroed from the arena on first use for non-parameters. */
+ * allocated zeroed from the arena on first use for non-parameters (the
+ * gradient of a gradient-aliasing view, see ak_node.grad_alias, is its
+ * base's buffer).
+ *
+ * Lifetime: during a backward pass the gradient buffer of a tensor produced
+ * by a node is handed back to the arena (and t->grad reset to NULL) right
+ * after that node's backward has run: every consumer of the tensor is newer
+ * on the tape, so nothing adds to it any more. Gradients of parameters and
+ * of leaves (tensors no node produced, e.g. inputs with requires_grad) stay
+ * until the step ends; read those after ak_backward. */
 float *ak_grad(ak_ctx *ctx, ak_tensor *t);
 
 /* Reverse pass from a scalar `loss` (seed gradient 1). Returns 0, or -1 with

@@ -69,6 +69,47 @@ void *ak_arena_calloc(ak_arena *a, size_t bytes)
     return p;
 }
 
+/* The size class holding chunks of `bytes`; with `make`, claims a free one
+ * (no size yet, or an empty stack) when none matches. -1 when none. */
+static int size_class(ak_arena *a, size_t bytes, int make)
+{
+    int spare = -1;
+    for (int i = 0; i < AK_ARENA_CLASSES; i++) {
+        if (a->free_size[i] == bytes)
+            return i;
+        if (spare < 0 && !a->free_head[i])
+            spare = i;
+    }
+    if (!make || spare < 0)
+        return -1;
+    a->free_size[spare] = bytes;
+    return spare;
+}
+
+void ak_arena_release(ak_arena *a, void *p, size_t bytes)
+{
+    bytes = round_up(bytes ? bytes : 1);
+    if (!p || bytes < sizeof(void *))
+        return;
+    int k = size_class(a, bytes, 1);
+    if (k < 0)
+        return;
+    *(void **)p = a->free_head[k];
+    a->free_head[k] = p;
+}
+
+void *ak_arena_calloc_recycled(ak_arena *a, size_t bytes)
+{
+    size_t r = round_up(bytes ? bytes : 1);
+    int k = size_class(a, r, 0);
+    if (k < 0 || !a->free_head[k])
+        return ak_arena_calloc(a, bytes);
+    void *p = a->free_head[k];
+    a->free_head[k] = *(void **)p;
+    memset(p, 0, bytes);
+    return p;
+}
+
 size_t ak_arena_capacity(const ak_arena *a)
 {
     size_t c = 0;
@@ -91,6 +132,8 @@ void ak_arena_reset(ak_arena *a)
     if (a->blocks)
         a->blocks->used = 0;
     a->used = 0;
+    memset(a->free_size, 0, sizeof a->free_size);
+    memset(a->free_head, 0, sizeof a->free_head);
 }
 
 void ak_arena_free(ak_arena *a)
@@ -104,4 +147,6 @@ void ak_arena_free(ak_arena *a)
     }
     a->blocks = NULL;
     a->used = 0;
+    memset(a->free_size, 0, sizeof a->free_size);
+    memset(a->free_head, 0, sizeof a->free_head);
 }

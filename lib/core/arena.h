@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #define AK_ARENA_ALIGN 64 /* one cache line; also what AVX-512 loads like */
+#define AK_ARENA_CLASSES 48 /* distinct sizes the recycling lists track */
 
 typedef struct ak_arena_block ak_arena_block;
 
@@ -22,6 +23,10 @@ typedef struct ak_arena {
     size_t high_water;      /* most bytes ever handed out in one step */
     size_t mallocs;         /* block allocations so far (for steady-state tests) */
     size_t min_block;
+    /* Recycling (ak_arena_release / ak_arena_alloc_recycled): one stack of
+     * released chunks per exact (rounded) size; emptied by reset. */
+    size_t free_size[AK_ARENA_CLASSES];
+    void *free_head[AK_ARENA_CLASSES];
 } ak_arena;
 
 /* Prepares an empty arena whose first block will hold at least `initial`
@@ -35,6 +40,18 @@ void *ak_arena_alloc(ak_arena *a, size_t bytes);
 
 /* Like ak_arena_alloc but zero-filled. */
 void *ak_arena_calloc(ak_arena *a, size_t bytes);
+
+/* Hands back a chunk of `bytes` (as passed to the allocating call) before
+ * the next reset, so that ak_arena_alloc_recycled can give it out again
+ * within the same step. The chunk must not be used afterwards. When all
+ * AK_ARENA_CLASSES size classes are taken by other sizes the chunk simply
+ * stays unused until the reset. Used for gradient buffers of intermediate
+ * tensors, whose lifetimes during a backward pass are short. */
+void ak_arena_release(ak_arena *a, void *p, size_t bytes);
+
+/* Like ak_arena_calloc (zero-filled), but first reuses a released chunk of
+ * exactly the same rounded size when there is one. */
+void *ak_arena_calloc_recycled(ak_arena *a, size_t bytes);
 
 /* Invalidates everything allocated since the last reset. */
 void ak_arena_reset(ak_arena *a);

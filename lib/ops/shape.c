@@ -1,6 +1,7 @@
 /* Shape ops: reshape and detach (views sharing x's data), permute/transpose,
- * concat and slice (copies). The backward of a view still adds into a
- * separate gradient buffer: views share data, never gradients. */
+ * concat and slice (copies). A reshape shares x's gradient buffer too
+ * (ak_node.grad_alias): whatever flows into the view's gradient lands in x's,
+ * so its backward copies nothing. */
 #include "ops/ops.h"
 
 #include "core/threads.h"
@@ -38,11 +39,15 @@ static void split3(const ak_tensor *x, int ax, int64_t *outer, int64_t *inner)
 
 /* ---- reshape ----------------------------------------------------------- */
 
-/* y = x with another shape (same elements in the same order): dx += dy */
+/* y = x with another shape (same elements in the same order): dx += dy.
+ * Normally dy is dx's own buffer (grad_alias) and there is nothing to do;
+ * the loop only runs when a caller gave y a gradient buffer of its own. */
 static void reshape_backward(ak_ctx *ctx, ak_node *n)
 {
     float *gx = ak_grad(ctx, n->in[0]);
     const float *gy = n->out->grad;
+    if (gy == gx)
+        return;
     int64_t m = n->out->size;
 #pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
     for (int64_t i = 0; i < m; i++)
@@ -84,7 +89,9 @@ ak_tensor *ak_reshape(ak_ctx *ctx, ak_tensor *x, int ndim, const int64_t *shape)
         return NULL;
     ak_tensor_set_shape(y, ndim, out); /* validated above */
     y->data = x->data;
-    ak_tape_record(ctx, y, "reshape", reshape_backward, 1, &x);
+    ak_node *node = ak_tape_record(ctx, y, "reshape", reshape_backward, 1, &x);
+    if (node)
+        node->grad_alias = 1;
     return y;
 }
 
