@@ -88,9 +88,10 @@ static inline float dfb(int op, float g, float a, float b)
 }
 
 /* Accumulates into the gradient of one operand (`self`, 0 = a, 1 = b). Each
- * element of that operand sums, in a fixed order, over every output it was
- * broadcast to, so no two threads write the same element. */
-static void accumulate(int op, int self, const ak_tensor *a, const ak_tensor *b, const ak_tensor *y, float *gx)
+ * element of that operand sums, in a fixed order (increasing output index),
+ * every output it was broadcast to, then adds the sum to its gradient. */
+static int accumulate(ak_ctx *ctx, int op, int self, const ak_tensor *a, const ak_tensor *b, const ak_tensor *y,
+                      float *gx)
 {
     const int64_t n = y->size;
     if (a->size == n && b->size == n) {
@@ -100,7 +101,7 @@ static void accumulate(int op, int self, const ak_tensor *a, const ak_tensor *b,
 #pragma omp parallel for schedule(static) if (n >= AK_PAR_MIN)
         for (int64_t i = 0; i < n; i++)
             gx[i] += self ? dfb(op, g[i], pa[i], pb[i]) : dfa(op, g[i], pb[i]);
-        return;
+        return 0;
     }
     bcast bc;
     make_bcast(a, b, y, &bc);
@@ -108,29 +109,47 @@ static void accumulate(int op, int self, const ak_tensor *a, const ak_tensor *b,
     const ak_tensor *x = self ? b : a;
     int64_t xs[4];
     pad4(x, xs);
+    const int64_t *o = bc.out;
     const float *g = y->grad, *pa = a->data, *pb = b->data;
-    int64_t ys[4] = {bc.out[1] * bc.out[2] * bc.out[3], bc.out[2] * bc.out[3], bc.out[3], 1};
-#pragma omp parallel for schedule(static) if (y->size >= AK_PAR_MIN)
-    for (int64_t e = 0; e < x->size; e++) {
-        int64_t idx[4] = {e / (xs[1] * xs[2] * xs[3]), e / (xs[2] * xs[3]) % xs[1], e / xs[3] % xs[2], e % xs[3]};
-        int64_t lo[4], hi[4];
-        for (int k = 0; k < 4; k++) {
-            int broadcast = own[k] == 0 && bc.out[k] != 1;
-            lo[k] = broadcast ? 0 : idx[k];
-            hi[k] = broadcast ? bc.out[k] : idx[k] + 1;
-        }
-        float acc = 0.0f;
-        for (int64_t i0 = lo[0]; i0 < hi[0]; i0++)
-            for (int64_t i1 = lo[1]; i1 < hi[1]; i1++)
-                for (int64_t i2 = lo[2]; i2 < hi[2]; i2++)
-                    for (int64_t i3 = lo[3]; i3 < hi[3]; i3++) {
-                        int64_t o = i0 * ys[0] + i1 * ys[1] + i2 * ys[2] + i3;
-                        int64_t ia = i0 * bc.sa[0] + i1 * bc.sa[1] + i2 * bc.sa[2] + i3 * bc.sa[3];
-                        int64_t ib = i0 * bc.sb[0] + i1 * bc.sb[1] + i2 * bc.sb[2] + i3 * bc.sb[3];
-                        acc += self ? dfb(op, g[o], pa[ia], pb[ib]) : dfa(op, g[o], pb[ib]);
-                    }
-        gx[e] += acc;
-    }
+    /* acc[e] collects x element e's terms in increasing output order (one
+     * streaming pass over the output, no per-element gather), then
+     * gx[e] += acc[e]. Threads take whole slices i0 only when x is not
+     * broadcast along dimension 0 (the slices then touch disjoint parts of
+     * acc); the terms and their order are the same either way. */
+    size_t bytes = sizeof(float) * (size_t)(x->size ? x->size : 1);
+    float *acc = ak_arena_calloc_recycled(&ctx->arena, bytes);
+    if (!acc)
+        return -1;
+    const int64_t *sa = bc.sa, *sb = bc.sb, *sx = own;
+    int par = own[0] != 0 && o[0] > 1 && n >= AK_PAR_MIN;
+#pragma omp parallel for schedule(static) if (par)
+    for (int64_t i0 = 0; i0 < o[0]; i0++)
+        for (int64_t i1 = 0; i1 < o[1]; i1++)
+            for (int64_t i2 = 0; i2 < o[2]; i2++) {
+                const float *gr = g + ((i0 * o[1] + i1) * o[2] + i2) * o[3];
+                const float *ra = pa + i0 * sa[0] + i1 * sa[1] + i2 * sa[2];
+                const float *rb = pb + i0 * sb[0] + i1 * sb[1] + i2 * sb[2];
+                float *rx = acc + i0 * sx[0] + i1 * sx[1] + i2 * sx[2];
+                if (op == OP_ADD && sx[3] == 1) {
+                    for (int64_t i3 = 0; i3 < o[3]; i3++)
+                        rx[i3] += gr[i3];
+                } else if (op == OP_ADD && sx[3] == 0) {
+                    float t = rx[0];
+                    for (int64_t i3 = 0; i3 < o[3]; i3++)
+                        t += gr[i3];
+                    rx[0] = t;
+                } else {
+                    for (int64_t i3 = 0; i3 < o[3]; i3++)
+                        rx[i3 * sx[3]] += self ? dfb(op, gr[i3], ra[i3 * sa[3]], rb[i3 * sb[3]])
+                                               : dfa(op, gr[i3], rb[i3 * sb[3]]);
+                }
+            }
+    int64_t m = x->size;
+#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
+    for (int64_t e = 0; e < m; e++)
+        gx[e] += acc[e];
+    ak_arena_release(&ctx->arena, acc, bytes);
+    return 0;
 }
 
 static void binary_backward(ak_ctx *ctx, ak_node *n)
@@ -138,10 +157,8 @@ static void binary_backward(ak_ctx *ctx, ak_node *n)
     int op = (int)n->iarg[0];
     ak_tensor *a = n->in[0], *b = n->in[1];
     float *ga = ak_grad(ctx, a), *gb = ak_grad(ctx, b);
-    if (ga)
-        accumulate(op, 0, a, b, n->out, ga);
-    if (gb)
-        accumulate(op, 1, a, b, n->out, gb);
+    if ((ga && accumulate(ctx, op, 0, a, b, n->out, ga)) || (gb && accumulate(ctx, op, 1, a, b, n->out, gb)))
+        ak_ctx_fail(ctx, "%s: out of memory for a gradient", NAMES[op]);
 }
 
 static ak_tensor *binary(ak_ctx *ctx, int op, ak_tensor *a, ak_tensor *b)
