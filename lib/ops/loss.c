@@ -10,13 +10,18 @@
  * no row is counted. The log-softmax is fused: per row one pass for the max
  * and sum_c z, one for sum_c exp(z - max); nothing of size [rows, V] is
  * materialised. Row losses are kept in double and summed in row order, so the
- * result does not depend on the thread count. */
+ * result does not depend on the thread count. The exponentials use the
+ * vectorizable ak_vexpf (ops/vexp.h, ~1 ulp) in blocks of EXP_BLOCK, summed
+ * in column order. */
 #include "ops/ops.h"
 
 #include "core/threads.h"
+#include "ops/vexp.h"
 
 #include <math.h>
 #include <string.h>
+
+enum { EXP_BLOCK = 256 };
 
 typedef struct ce_saved {
     int32_t *targets; /* copy, one per row */
@@ -47,8 +52,9 @@ static void cross_entropy_backward(ak_ctx *ctx, ak_node *n)
         const float *z = x->data + r * V;
         float *dz = gx + r * V;
         float lse = sv->lse[r];
+#pragma omp simd
         for (int64_t c = 0; c < V; c++)
-            dz[c] += g * (expf(z[c] - lse) - off);
+            dz[c] += g * (ak_vexpf(z[c] - lse) - off);
         dz[t] -= g * on;
     }
 }
@@ -108,9 +114,16 @@ ak_tensor *ak_cross_entropy(ak_ctx *ctx, ak_tensor *logits, const int32_t *targe
             mx = z[c] > mx ? z[c] : mx;
             sz += z[c];
         }
-        double se = expf(z[0] - mx);
-        for (int64_t c = 1; c < V; c++)
-            se += expf(z[c] - mx);
+        double se = 0;
+        for (int64_t c0 = 0; c0 < V; c0 += EXP_BLOCK) {
+            float e[EXP_BLOCK];
+            int64_t w = V - c0 < EXP_BLOCK ? V - c0 : EXP_BLOCK;
+#pragma omp simd
+            for (int64_t c = 0; c < w; c++)
+                e[c] = ak_vexpf(z[c0 + c] - mx);
+            for (int64_t c = 0; c < w; c++)
+                se += e[c];
+        }
         double l = (double)mx + log(se);
         lse[r] = (float)l;
         double nll = l - z[t];

@@ -1,0 +1,55 @@
+/* A vectorizable expf for the ops' hot loops (private to lib/ops).
+ *
+ * Cephes' single-precision exp: x = n ln2 + r with |r| <= ln2 / 2 (n by the
+ * round-to-nearest magic constant, ln2 split in two for an exact n ln2),
+ * e^r by a degree-7 polynomial, times 2^n built from the exponent bits. Only
+ * +, *, compares and bit moves, so a loop of it vectorizes and gives the
+ * same bits scalar or vector, on any thread count. Max error about 1 ulp
+ * against the true e^x over [-87, 88]; x below -87.3 (and -inf) gives 0,
+ * above 88.3 gives e^88.3 (callers pass x <= 0: softmax-style arguments). */
+#ifndef AK_OPS_VEXP_H
+#define AK_OPS_VEXP_H
+
+#include <stdint.h>
+#include <string.h>
+
+static inline float ak_vexpf(float x)
+{
+    const float lo = -87.3f, hi = 88.3f;
+    /* Branch-free clamps and the final select (masks), so that GCC
+     * vectorizes a loop of calls without if-conversion. */
+    int32_t xb, lob, hib;
+    memcpy(&xb, &x, sizeof xb);
+    memcpy(&lob, &lo, sizeof lob);
+    memcpy(&hib, &hi, sizeof hib);
+    int32_t under = -(int32_t)(x < lo), over = -(int32_t)(x > hi);
+    xb = (xb & ~under) | (lob & under);
+    xb = (xb & ~over) | (hib & over);
+    memcpy(&x, &xb, sizeof x);
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float t = x * 1.44269504088896341f + magic;
+    float n = t - magic;
+    int32_t ti;
+    memcpy(&ti, &t, sizeof ti);
+    int32_t ni = ti - 0x4B400000; /* the integer n, from t's mantissa */
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t bits = (ni + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    float y = p * scale;
+    int32_t yb;
+    memcpy(&yb, &y, sizeof yb);
+    yb &= ~under;
+    memcpy(&y, &yb, sizeof y);
+    return y;
+}
+
+#endif
