@@ -110,7 +110,7 @@ static ak_tensor *embed(ak_ctx *ctx, const ak_transformer *t, const ak_nn_embedd
 
 static ak_tensor *ffn(ak_ctx *ctx, const tf_layer *l, float p, ak_tensor *x)
 {
-    ak_tensor *h = ak_dropout(ctx, ak_relu(ctx, ak_nn_linear_forward(ctx, &l->ff1, x)), p);
+    ak_tensor *h = ak_relu_dropout(ctx, ak_nn_linear_forward(ctx, &l->ff1, x), p);
     return ak_nn_linear_forward(ctx, &l->ff2, h);
 }
 

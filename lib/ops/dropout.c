@@ -56,6 +56,80 @@ static void dropout_backward(ak_ctx *ctx, ak_node *n)
             gx[i] += dy[i] * sv->scale;
 }
 
+/* The keep decision of element i (see the file comment), as the 4 words of
+ * one Philox block: bit k of the result is element 4 * blk + k kept. */
+static inline unsigned keep4(uint64_t seed, uint64_t stream, uint64_t blk, float p)
+{
+    uint32_t r[4];
+    ak_philox(seed, stream, blk, r);
+    unsigned bits = 0;
+    for (int k = 0; k < 4; k++)
+        bits |= (unsigned)((float)(r[k] >> 8) * (1.0f / 16777216.0f) >= p) << k;
+    return bits;
+}
+
+/* Takes the next dropout call number; 0 and a message on a bad p. */
+static int take_call(ak_ctx *ctx, const char *op, const ak_tensor *x, float p, uint64_t *stream)
+{
+    if (!(p >= 0.0f && p < 1.0f)) {
+        char sx[64];
+        ak_ctx_fail(ctx, "%s: expected p in [0, 1), got %g for x %s", op, (double)p, ak_shape_str(x, sx, sizeof sx));
+        return 0;
+    }
+    *stream = dropout_stream(ctx->step, ctx->dropout_calls++);
+    return 1;
+}
+
+/* ---- relu_dropout: Drop(relu(x)) in one pass ---------------------------- */
+
+/* y = keep * max(x, 0) / (1 - p). y > 0 exactly when the element was kept
+ * and x > 0, so nothing but y is needed:
+ *   dx += [y > 0] * dy / (1 - p)
+ * (bitwise what relu's and dropout's backward give one after the other:
+ * 0 + dy * scale, then added where x > 0). */
+static void relu_dropout_backward(ak_ctx *ctx, ak_node *n)
+{
+    float *gx = ak_grad(ctx, n->in[0]);
+    const float *y = n->out->data, *dy = n->out->grad;
+    float scale = n->farg[0];
+    int64_t m = n->out->size;
+#pragma omp parallel for simd schedule(static) if (m >= AK_PAR_MIN)
+    for (int64_t i = 0; i < m; i++)
+        gx[i] += y[i] > 0.0f ? dy[i] * scale : 0.0f;
+}
+
+ak_tensor *ak_relu_dropout(ak_ctx *ctx, ak_tensor *x, float p)
+{
+    if (!x)
+        return NULL;
+    uint64_t stream;
+    if (!take_call(ctx, "relu_dropout", x, p, &stream))
+        return NULL;
+    if (!ctx->training || p == 0.0f)
+        return ak_relu(ctx, x);
+    ak_tensor *y = ak_tensor_new(ctx, x->ndim, x->shape);
+    if (!y)
+        return NULL;
+    uint64_t seed = ctx->seed;
+    float scale = 1.0f / (1.0f - p);
+    const float *px = x->data;
+    float *py = y->data;
+    int64_t m = x->size, nblk = (m + 3) / 4;
+#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
+    for (int64_t b = 0; b < nblk; b++) {
+        unsigned bits = keep4(seed, stream, (uint64_t)b, p);
+        for (int64_t k = 0; k < 4 && 4 * b + k < m; k++) {
+            float v = px[4 * b + k];
+            v = v > 0.0f ? v : 0.0f;
+            py[4 * b + k] = bits >> k & 1 ? v * scale : 0.0f;
+        }
+    }
+    ak_node *node = ak_tape_record(ctx, y, "relu_dropout", relu_dropout_backward, 1, &x);
+    if (node)
+        node->farg[0] = scale;
+    return y;
+}
+
 ak_tensor *ak_dropout(ak_ctx *ctx, ak_tensor *x, float p)
 {
     if (!x)

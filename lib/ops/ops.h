@@ -73,6 +73,11 @@ ak_tensor *ak_embedding(ak_ctx *ctx, ak_tensor *w, const int32_t *ids, int ids_n
  * function of (ctx->seed, ctx->step, call number within the step, element
  * index), so a run is reproducible and thread-count independent. */
 ak_tensor *ak_dropout(ak_ctx *ctx, ak_tensor *x, float p);
+/* ak_dropout(ak_relu(x), p) fused: one pass, one output, and the backward
+ * needs only that output. Takes one dropout call number like ak_dropout, so
+ * it gives bitwise the same values and gradients as the composition. In
+ * eval mode or with p == 0 it is ak_relu(x). */
+ak_tensor *ak_relu_dropout(ak_ctx *ctx, ak_tensor *x, float p);
 
 /* ---- shape.c ------------------------------------------------------------ */
 /* Same data, new shape (a view; -1 in one place infers that dimension). */

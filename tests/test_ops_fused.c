@@ -1,0 +1,120 @@
+/* Fused ops (ak_relu_dropout) against their unfused compositions, with
+ * gradient checks and thread invariance; and the vectorizable expf the ops
+ * use (ops/vexp.h) against libm in double. */
+#include "helpers.h"
+
+#include "core/threads.h"
+#include "ops/ops.h"
+#include "ops/vexp.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Inputs in [-1, 1] with no element within 0.05 of relu's kink at 0 (the
+ * gradient check's h = 1e-2 never crosses it). */
+static float *away_from_zero(int slot, int64_t n, uint64_t seed)
+{
+    float *v = th_rand(slot, n, -1, 1, seed);
+    for (int64_t i = 0; i < n; i++)
+        if (fabsf(v[i]) < 0.05f)
+            v[i] = v[i] < 0 ? v[i] - 0.05f : v[i] + 0.05f;
+    return v;
+}
+
+static ak_tensor *f_relu_dropout(ak_ctx *c, ak_tensor *const *in, void *u)
+{
+    float p = *(const float *)u;
+    return ak_relu_dropout(c, in[0], p);
+}
+
+Test(ops_fused, relu_dropout_gradcheck_training_and_eval)
+{
+    for (int training = 0; training <= 1; training++) {
+        float p = 0.3f;
+        ak_gc_input in = th_in(away_from_zero(0, 48, 3), 2, ak_shape(6, 8), 1);
+        ak_gc_opts o = TH_GC_OPTS;
+        o.training = training;
+        th_gradcheck(f_relu_dropout, &p, 1, &in, o);
+    }
+}
+
+/* The fused op and ak_dropout(ak_relu(x)) on the same context state: values
+ * and gradients must be the same bits. */
+static void run_pair(int fused, int nthreads, int64_t n, float p, float *out)
+{
+    ak_set_threads(nthreads);
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 17);
+    c.training = 1;
+    c.step = 77;
+    c.dropout_calls = 5;
+    ak_tensor *x = ak_tensor_new(&c, 1, ak_shape(n));
+    ak_rng r = ak_rng_make(9, 1);
+    for (int64_t i = 0; i < n; i++)
+        x->data[i] = ak_rng_uniform_range(&r, -2, 2);
+    x->requires_grad = 1;
+    ak_tensor *y = fused ? ak_relu_dropout(&c, x, p) : ak_dropout(&c, ak_relu(&c, x), p);
+    cr_assert_not_null(y);
+    cr_expect_eq(c.dropout_calls, 6, "one call number per op");
+    float *g = malloc(sizeof(float) * (size_t)n);
+    for (int64_t i = 0; i < n; i++)
+        g[i] = (float)(i % 13) - 6.5f;
+    ak_err err;
+    cr_assert_eq(ak_backward_seeded(&c, y, g, &err), 0, "%s", err.msg);
+    memcpy(out, y->data, sizeof(float) * (size_t)n);
+    memcpy(out + n, x->grad, sizeof(float) * (size_t)n);
+    free(g);
+    ak_ctx_free(&c);
+}
+
+Test(ops_fused, relu_dropout_is_bitwise_the_composition_for_1_2_4_threads)
+{
+    enum { N = 100003 }; /* large enough to go parallel; not a multiple of 4 */
+    static float ref[2 * N], got[2 * N];
+    run_pair(0, 1, N, 0.1f, ref);
+    int64_t zeros = 0, pos = 0;
+    for (int i = 0; i < N; i++) {
+        zeros += ref[i] == 0.0f;
+        pos += ref[i] > 0.0f;
+    }
+    cr_expect(pos > N / 3 && zeros > N / 3, "kept %lld, zero %lld", (long long)pos, (long long)zeros);
+    for (int t = 1; t <= 4; t *= 2) {
+        run_pair(1, t, N, 0.1f, got);
+        cr_expect(memcmp(ref, got, sizeof ref) == 0, "fused relu_dropout differs at %d threads", t);
+    }
+    ak_set_threads(1);
+}
+
+Test(ops_fused, relu_dropout_eval_is_relu_and_bad_p_fails)
+{
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 1);
+    ak_tensor *x = ak_tensor_from(&c, 2, ak_shape(2, 2), (float[]){-1, 2, 0.5f, -3}, 1);
+    ak_tensor *y = ak_relu_dropout(&c, x, 0.5f);
+    cr_assert_not_null(y);
+    cr_expect(y->data[0] == 0 && y->data[1] == 2 && y->data[2] == 0.5f && y->data[3] == 0);
+    cr_expect_str_eq(y->node->op, "relu");
+    cr_expect_eq(c.dropout_calls, 1);
+    cr_expect_null(ak_relu_dropout(&c, x, 1.0f));
+    cr_expect_str_eq(c.err.msg, "relu_dropout: expected p in [0, 1), got 1 for x [2, 2]");
+    cr_expect_eq(c.dropout_calls, 1, "a failed call takes no number");
+    cr_expect_null(ak_relu_dropout(&c, NULL, 0.1f));
+    ak_ctx_free(&c);
+}
+
+Test(ops_fused, vexpf_within_2_ulp_of_exp_and_edge_cases)
+{
+    double worst = 0;
+    for (int i = 0; i <= 200000; i++) {
+        float x = -87.0f + 175.0f * (float)i / 200000.0f;
+        double want = exp((double)x);
+        double rel = fabs((double)ak_vexpf(x) - want) / want;
+        worst = rel > worst ? rel : worst;
+    }
+    /* float32 ulp is 2^-23 ~ 1.19e-7 relative at most. */
+    cr_expect_lt(worst, 2.0 * 1.1920929e-7, "max relative error %g", worst);
+    cr_expect_eq(ak_vexpf(0.0f), 1.0f);
+    cr_expect_eq(ak_vexpf(-INFINITY), 0.0f);
+    cr_expect_eq(ak_vexpf(-100.0f), 0.0f);
+    cr_expect(isnan(ak_vexpf(NAN)));
+}
