@@ -118,3 +118,32 @@ Test(ops_fused, vexpf_within_2_ulp_of_exp_and_edge_cases)
     cr_expect_eq(ak_vexpf(-100.0f), 0.0f);
     cr_expect(isnan(ak_vexpf(NAN)));
 }
+
+Test(ops_fused, dropout_mask_is_the_documented_philox_function)
+{
+    /* ops/dropout.c: element i of call c in step s is kept when word i % 4 of
+     * ak_philox(seed, 0xD << 60 | s << 24 | c, i / 4), top 24 bits / 2^24,
+     * is >= p. The vectorized Philox must give exactly that. */
+    enum { N = 1000 };
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 0x123456789abcdefull);
+    c.training = 1;
+    c.step = 5;
+    c.dropout_calls = 2;
+    ak_tensor *x = ak_tensor_new(&c, 1, ak_shape(N));
+    for (int i = 0; i < N; i++)
+        x->data[i] = 1.0f + (float)i;
+    ak_tensor *y = ak_dropout(&c, x, 0.4f), *z = ak_relu_dropout(&c, x, 0.4f);
+    cr_assert(y && z);
+    for (int k = 0; k < 2; k++) {
+        uint64_t stream = (0xDull << 60) | (5ull << 24) | (uint64_t)(2 + k);
+        const float *out = k ? z->data : y->data;
+        for (int i = 0; i < N; i++) {
+            uint32_t r[4];
+            ak_philox(c.seed, stream, (uint64_t)i / 4, r);
+            int kept = (float)(r[i % 4] >> 8) * (1.0f / 16777216.0f) >= 0.4f;
+            cr_assert_eq(out[i] != 0.0f, kept, "call %d element %d", 2 + k, i);
+        }
+    }
+    ak_ctx_free(&c);
+}

@@ -56,15 +56,46 @@ static void dropout_backward(ak_ctx *ctx, ak_node *n)
             gx[i] += dy[i] * sv->scale;
 }
 
-/* The keep decision of element i (see the file comment), as the 4 words of
- * one Philox block: bit k of the result is element 4 * blk + k kept. */
-static inline unsigned keep4(uint64_t seed, uint64_t stream, uint64_t blk, float p)
+/* Philox4x32-10 (core/rng.c's ak_philox, the same bits) of the 16 blocks
+ * first .. first + 15, lane by lane so that it vectorizes: the AVX-512 clone
+ * runs all 16 at once (vpmuludq), chosen at load time by target_clones. */
+__attribute__((target_clones("avx512f", "default"))) static void philox16(uint64_t seed, uint64_t stream,
+                                                                           uint64_t first, uint32_t out[4][16])
 {
-    uint32_t r[4];
-    ak_philox(seed, stream, blk, r);
-    unsigned bits = 0;
-    for (int k = 0; k < 4; k++)
-        bits |= (unsigned)((float)(r[k] >> 8) * (1.0f / 16777216.0f) >= p) << k;
+#pragma omp simd
+    for (int l = 0; l < 16; l++) {
+        uint64_t index = first + (uint64_t)l;
+        uint32_t c0 = (uint32_t)index, c1 = (uint32_t)(index >> 32);
+        uint32_t c2 = (uint32_t)stream, c3 = (uint32_t)(stream >> 32);
+        uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+        for (int round = 0; round < 10; round++) {
+            uint64_t p0 = (uint64_t)0xD2511F53u * c0, p1 = (uint64_t)0xCD9E8D57u * c2;
+            uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0, n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
+            c0 = n0;
+            c1 = (uint32_t)p1;
+            c2 = n2;
+            c3 = (uint32_t)p0;
+            k0 += 0x9E3779B9u;
+            k1 += 0xBB67AE85u;
+        }
+        out[0][l] = c0;
+        out[1][l] = c1;
+        out[2][l] = c2;
+        out[3][l] = c3;
+    }
+}
+
+/* Keep bits of elements 64 w .. 64 w + 63 (bit j: element 64 w + j kept),
+ * as the file comment defines them: block i / 4, word i % 4. */
+static uint64_t keep_word(uint64_t seed, uint64_t stream, int64_t w, float p)
+{
+    uint32_t r[4][16];
+    philox16(seed, stream, (uint64_t)w * 16, r);
+    uint64_t bits = 0;
+    for (int j = 0; j < 64; j++) {
+        float u = (float)(r[j & 3][j >> 2] >> 8) * (1.0f / 16777216.0f);
+        bits |= (uint64_t)(u >= p) << j;
+    }
     return bits;
 }
 
@@ -114,14 +145,15 @@ ak_tensor *ak_relu_dropout(ak_ctx *ctx, ak_tensor *x, float p)
     float scale = 1.0f / (1.0f - p);
     const float *px = x->data;
     float *py = y->data;
-    int64_t m = x->size, nblk = (m + 3) / 4;
+    int64_t m = x->size, nw = (m + 63) / 64;
 #pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
-    for (int64_t b = 0; b < nblk; b++) {
-        unsigned bits = keep4(seed, stream, (uint64_t)b, p);
-        for (int64_t k = 0; k < 4 && 4 * b + k < m; k++) {
-            float v = px[4 * b + k];
+    for (int64_t w = 0; w < nw; w++) {
+        uint64_t bits = keep_word(seed, stream, w, p);
+        int64_t i0 = w * 64, n = m - i0 < 64 ? m - i0 : 64;
+        for (int64_t j = 0; j < n; j++) {
+            float v = px[i0 + j];
             v = v > 0.0f ? v : 0.0f;
-            py[4 * b + k] = bits >> k & 1 ? v * scale : 0.0f;
+            py[i0 + j] = bits >> j & 1 ? v * scale : 0.0f;
         }
     }
     ak_node *node = ak_tape_record(ctx, y, "relu_dropout", relu_dropout_backward, 1, &x);
@@ -155,18 +187,12 @@ ak_tensor *ak_dropout(ak_ctx *ctx, ak_tensor *x, float p)
     /* One word of the mask (64 elements, 16 Philox blocks) per iteration. */
 #pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
     for (int64_t w = 0; w < nw; w++) {
-        uint64_t bits = 0;
-        int64_t i0 = w * 64, i1 = i0 + 64 < m ? i0 + 64 : m;
-        for (int64_t i = i0; i < i1; i += 4) {
-            uint32_t r[4];
-            ak_philox(seed, stream, (uint64_t)i >> 2, r);
-            for (int k = 0; k < 4 && i + k < i1; k++) {
-                float u = (float)(r[k] >> 8) * (1.0f / 16777216.0f);
-                int kept = u >= p;
-                bits |= (uint64_t)kept << (i + k - i0);
-                y->data[i + k] = kept ? x->data[i + k] * scale : 0.0f;
-            }
-        }
+        int64_t i0 = w * 64, n = m - i0 < 64 ? m - i0 : 64;
+        uint64_t bits = keep_word(seed, stream, w, p);
+        if (n < 64)
+            bits &= (UINT64_C(1) << n) - 1; /* no bits past the end */
+        for (int64_t j = 0; j < n; j++)
+            y->data[i0 + j] = bits >> j & 1 ? x->data[i0 + j] * scale : 0.0f;
         keep[w] = bits;
     }
     sv->keep = keep;
