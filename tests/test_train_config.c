@@ -3,6 +3,7 @@
  * key and what is allowed; the schema documents every key; the effective
  * configuration round-trips; a resume with a different architecture is
  * refused; bin/train's own usage errors (when the program is built). */
+#include <glob.h>
 #include <sys/wait.h>
 
 #include "helpers_train.h"
@@ -230,4 +231,21 @@ Test(train_config, bin_train_usage_errors_exit_2)
     cr_expect(strstr(out, "/nonexistent/x.ini: cannot open"), "%s", out);
     cr_expect_eq(run_bin("--help", out, sizeof out), 0);
     cr_expect(strstr(out, "usage: bin/train CONFIG"), "%s", out);
+}
+
+/* Every shipped config (the .ini files in configs/, run from the repository root) loads
+ * and passes the checks, its data files included. */
+Test(train_config, shipped_configs_load)
+{
+    glob_t g;
+    if (glob("configs/*.ini", 0, NULL, &g) != 0)
+        cr_skip_test("no configs/ here (run from the repository root)");
+    cr_expect(g.gl_pathc >= 10, "expected the 10 shipped configs, found %zu", g.gl_pathc);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        ak_train_config c;
+        ak_err err = {{0}};
+        cr_expect_eq(ak_train_config_load(&c, g.gl_pathv[i], NULL, 0, &err), 0, "%s", err.msg);
+        ak_train_config_free(&c);
+    }
+    globfree(&g);
 }

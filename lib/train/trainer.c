@@ -267,9 +267,12 @@ static int setup(trainer *T, ak_err *err)
     ak_logf(pr, "model: %s, %lld parameters; %zu batches per epoch; %d threads",
             T->cfg->kind == AK_TC_KIND_RNN ? "rnn" : "transformer", (long long)pa->total, T->plan.n_batches,
             ak_threads());
-    if (T->cfg->attn_enabled)
-        ak_logf(pr, "probes: %zu%s%s", T->probes.n, T->probes.has_gold ? " with gold alignments" : "",
-                T->probes.n_gold_dropped ? " (some without: their words do not line up)" : "");
+    if (T->cfg->attn_enabled && T->probes.n_gold_dropped)
+        ak_logf(pr, "probes: %zu, %zu of them with gold alignments (the others' words do not line up with the gold "
+                    "tokens)",
+                T->probes.n, T->probes.n - T->probes.n_gold_dropped);
+    else if (T->cfg->attn_enabled)
+        ak_logf(pr, "probes: %zu%s", T->probes.n, T->probes.has_gold ? " with gold alignments" : "");
     return AK_EXIT_OK;
 }
 
