@@ -29,9 +29,9 @@ static inline float ak_vexpf(float x)
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     float t = x * 1.44269504088896341f + magic;
     float n = t - magic;
-    int32_t ti;
+    uint32_t ti;
     memcpy(&ti, &t, sizeof ti);
-    int32_t ni = ti - 0x4B400000; /* the integer n, from t's mantissa */
+    uint32_t ni = ti - 0x4B400000u; /* the integer n (mod 2^32), from t's mantissa */
     float r = x - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -41,7 +41,7 @@ static inline float ak_vexpf(float x)
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    int32_t bits = (ni + 127) << 23;
+    uint32_t bits = (ni + 127u) << 23; /* unsigned: NaN inputs wrap harmlessly */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     float y = p * scale;
