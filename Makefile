@@ -24,7 +24,7 @@ TEST_BIN := $(BUILD)/run_tests
 # over the library (shared code belongs in lib/).
 PROGS    := $(patsubst %.c,bin/%,$(notdir $(wildcard train/*.c infer/*.c)))
 
-.PHONY: all test sanitize bench-gemm clean
+.PHONY: all test sanitize bench-gemm clean demo
 all: $(LIB) $(PROGS)
 
 $(BUILD)/%.o: %.c
@@ -92,3 +92,24 @@ clean:
 	rm -rf build build-san bin
 
 -include $(LIB_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
+
+# make demo: trains configs/demo.ini (about 3 minutes on 2 cores), then
+# translates a few new sentences with their attention maps and draws how the
+# attention of one probe evolved over the epochs. Each demo gets a fresh run
+# directory, so earlier runs are kept.
+demo: all
+	@set -e; run=runs/demo-$$(date +%Y%m%d-%H%M%S); \
+	bin/train configs/demo.ini --run-dir $$run; \
+	echo; echo "== New sentences, each with its cross-attention (rows: German output, columns: English input)"; \
+	bin/infer --ckpt $$run/ckpt/best.ckpt --show-attn ascii \
+	  "Who is your teacher?" "I have never seen this film." "We will go home tomorrow."; \
+	echo "== How one probe's attention formed, epoch by epoch"; \
+	bin/attnview $$run --probe 0 --epoch all --width 100 | tail -n 24; \
+	bin/attnview $$run --probe 0 --epoch all --png $$run/evolution.png; \
+	bin/attnview $$run --probe 0 --head all --epoch last --png $$run/heads.png; \
+	echo; echo "Run directory: $$run"; \
+	echo "  $$run/evolution.png   cross-attention of probe 0 at every epoch"; \
+	echo "  $$run/heads.png       every head of the last layer, last epoch"; \
+	echo "  $$run/metrics.tsv     loss, BLEU and speed per epoch"; \
+	echo "  $$run/attn_stats.tsv  entropy, diagonality, AER per head and epoch"; \
+	echo "Explore: bin/attnview $$run --stats   |   bin/infer --ckpt $$run/ckpt/best.ckpt --show-attn ascii"
