@@ -10,6 +10,7 @@
  * tight enough that a wrong index, a dropped k or a stale tile (errors of the
  * order of one term, ~1/K of the bound's scale or more) fails. */
 #include "kernels/gemm.h"
+#include "kernels/gemm_internal.h" /* ak_gemm_backoff_enable */
 
 #include <criterion/criterion.h>
 #include <float.h>
@@ -160,12 +161,31 @@ Test(gemm, isa_names_and_forcing)
     cr_assert_str_eq(ak_sgemm_isa(), "generic", "failed force changed path");
     cr_assert_eq(ak_sgemm_force_isa(NULL), 0);
     cr_assert_str_eq(ak_sgemm_isa(), d);
-#if defined(__x86_64__)
+#if defined(__x86_64__) && !defined(AK_GEMM_NO_SIMD)
     cr_assert_eq(ak_sgemm_force_isa("avx2"), __builtin_cpu_supports("avx2") &&
                  __builtin_cpu_supports("fma") ? 0 : -1);
     cr_assert_eq(ak_sgemm_force_isa("avx512"),
                  __builtin_cpu_supports("avx512f") ? 0 : -1);
+#else /* the portable build has no SIMD paths */
+    cr_assert_eq(ak_sgemm_force_isa("avx2"), -1);
+    cr_assert_eq(ak_sgemm_force_isa("avx512"), -1);
+    cr_assert_str_eq(ak_sgemm_isa(), "generic");
 #endif
+}
+
+/* AK_GEMM_ISA picks the default path when it names a supported one, and is
+ * ignored (best path) when it does not. */
+Test(gemm, env_var_selects_default_path)
+{
+    cr_assert_eq(setenv("AK_GEMM_ISA", "generic", 1), 0);
+    cr_assert_eq(ak_sgemm_force_isa(NULL), 0);
+    cr_assert_str_eq(ak_sgemm_isa(), "generic");
+    cr_assert_eq(setenv("AK_GEMM_ISA", "no-such-path", 1), 0);
+    cr_assert_eq(ak_sgemm_force_isa(NULL), 0);
+    const char *best = ak_sgemm_isa();
+    cr_assert_eq(unsetenv("AK_GEMM_ISA"), 0);
+    cr_assert_eq(ak_sgemm_force_isa(NULL), 0);
+    cr_assert_str_eq(ak_sgemm_isa(), best);
 }
 
 /* Every combination of small, odd and tile-straddling sizes (1 is a
@@ -350,6 +370,7 @@ Test(gemm, bitwise_identical_across_thread_counts)
             float *ref = malloc(bytes);
             cr_assert_not_null(ref);
             static const int threads[] = {1, 2, 4};
+            ak_gemm_backoff_enable(0); /* thread even on a loaded machine */
             for (int n = 0; n < 3; n++) {
                 memcpy(o.C, o.C0, bytes);
                 omp_set_num_threads(threads[n]);
@@ -379,6 +400,7 @@ Test(gemm, batched_bitwise_identical_across_thread_counts)
         float *C = malloc((size_t)(batch * M * N) * sizeof(float));
         float *ref = malloc((size_t)(batch * M * N) * sizeof(float));
         cr_assert(C && ref);
+        ak_gemm_backoff_enable(0);
         omp_set_num_threads(1);
         ak_sgemm_batched(0, 0, M, N, K, 1.0f, A, K, M * K, B, N, K * N, 0.0f,
                          ref, N, M * N, batch);

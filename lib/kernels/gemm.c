@@ -20,9 +20,11 @@
 
 #include <assert.h>
 #include <omp.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ---- path selection ---------------------------------------------------- */
 
@@ -239,33 +241,152 @@ static void gemm_serial(const gemm_prob *g, const ak_gemm_isa_desc *d,
             }
 }
 
-/* Same loop nest; every thread walks it and the omp for's split the work.
- * Synchronisation is what the data needs and no more: packing must finish
- * before any task reads the panels, and all tasks before the next block
- * re-packs them; after the last block only the join remains. Few sync points
- * matter on a shared machine, where every barrier can wait for a thread that
- * the OS has descheduled: a product with K <= 2048 that fits the caps has
- * one barrier plus the join. */
+/* Work sharing for the threaded run. Items (pack panels, tasks) are numbered
+ * consecutively across the blocks of the loop nest and claimed from shared
+ * counters; a thread waits only for items that are already claimed and in
+ * progress (packing before any task reads the panels, all tasks before the
+ * next block re-packs them), and waits by yielding the CPU.
+ *
+ * Why not omp for + barriers: on a machine shared with other busy processes,
+ * a team thread is often descheduled, and an OpenMP barrier then waits for
+ * it, spinning for milliseconds (libgomp's default), possibly on the very
+ * core the missing thread needs. Measured here on the 2-core box under load,
+ * 2-thread products ran 20-80x slower than 1-thread ones that way. Here a
+ * late thread finds its items taken and the threads that are running do all
+ * the work; only the join at the end of the region remains. */
+typedef struct gemm_sync {
+    _Alignas(64) atomic_llong next_pack;
+    _Alignas(64) atomic_llong done_pack;
+    _Alignas(64) atomic_llong next_task;
+    _Alignas(64) atomic_llong done_task;
+    _Alignas(64) atomic_llong left;
+} gemm_sync;
+
+/* Claims the next item below `end`; -1 when there is none. A CAS rather than
+ * a fetch-add, so that a late thread never takes a number of the next
+ * block. */
+static long long claim(atomic_llong *next, long long end)
+{
+    long long v = atomic_load_explicit(next, memory_order_relaxed);
+    while (v < end)
+        if (atomic_compare_exchange_weak(next, &v, v + 1))
+            return v;
+    return -1;
+}
+
+static int64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* Waits (yielding) until *done >= target; returns the nanoseconds waited
+ * (0 without a clock read when no wait was needed). */
+static int64_t wait_until(atomic_llong *done, long long target)
+{
+    if (atomic_load_explicit(done, memory_order_acquire) >= target)
+        return 0;
+    int64_t t0 = now_ns();
+    while (atomic_load_explicit(done, memory_order_acquire) < target)
+        sched_yield();
+    return now_ns() - t0;
+}
+
+/* Back-off after a stalled threaded run. When the master waited in one call
+ * more than STALL_NS plus twice its longest task (a wait for a working thread
+ * lasts at most about one task), a team thread was descheduled: the machine
+ * is oversubscribed, and waking a thread there costs a scheduler time slice
+ * (milliseconds) per call. Calls then run
+ * serially for a back-off window that doubles with each stall (10 ms to 1 s)
+ * and resets after a threaded run without one. Only speed depends on this
+ * state: serial and threaded runs give the same bits. */
+enum { STALL_NS = 1000000 };
+static atomic_llong g_serial_until; /* now_ns() before which to run serially */
+static atomic_llong g_backoff_ns;
+
+static void note_threaded_run(int64_t waited_ns, int64_t longest_task_ns)
+{
+    if (waited_ns <= STALL_NS + 2 * longest_task_ns) {
+        atomic_store_explicit(&g_backoff_ns, 0, memory_order_relaxed);
+        return;
+    }
+    long long b = atomic_load_explicit(&g_backoff_ns, memory_order_relaxed);
+    b = b < 10000000 ? 10000000 : b >= 500000000 ? 1000000000 : 2 * b;
+    atomic_store_explicit(&g_backoff_ns, b, memory_order_relaxed);
+    atomic_store_explicit(&g_serial_until, now_ns() + b, memory_order_relaxed);
+}
+
+static atomic_int g_backoff_off; /* tests: always thread when asked */
+
+void ak_gemm_backoff_enable(int on) { atomic_store(&g_backoff_off, !on); }
+
+static int backing_off(void)
+{
+    long long until = atomic_load_explicit(&g_serial_until, memory_order_relaxed);
+    return until != 0 && !atomic_load_explicit(&g_backoff_off, memory_order_relaxed) &&
+           now_ns() < until;
+}
+
+/* The end of a threaded run: every thread meets here (yielding, since the
+ * join's own wait spins) and the master reports how long it waited. */
+static int64_t meet(gemm_sync *sy, int64_t waited)
+{
+    atomic_fetch_add(&sy->left, 1);
+    return waited + wait_until(&sy->left, omp_get_num_threads());
+}
+
+static void init_sync(gemm_sync *sy)
+{
+    atomic_init(&sy->next_pack, 0);
+    atomic_init(&sy->done_pack, 0);
+    atomic_init(&sy->next_task, 0);
+    atomic_init(&sy->done_task, 0);
+    atomic_init(&sy->left, 0);
+}
+
 static void gemm_parallel(const gemm_prob *g, const ak_gemm_isa_desc *d,
                           const gemm_plan *pl, float *ap, float *bp, int nt)
 {
-#pragma omp parallel num_threads(nt)
-    for (int64_t jc = 0; jc < g->N; jc += pl->ncc)
-        for (int64_t k0 = 0; k0 < g->K; k0 += pl->ks)
-            for (int64_t ic = 0; ic < g->M; ic += pl->mcc) {
-                gemm_block bk = make_block(g, d, pl, jc, k0, ic);
-#pragma omp for schedule(dynamic, 4)
-                for (int64_t p = 0; p < bk.nq * (bk.npa + bk.npb); p++)
-                    pack_item(g, d, &bk, ap, bp, p);
-#pragma omp for schedule(dynamic, 1) nowait
-                for (int64_t t = 0; t < bk.tm * bk.tn; t++)
-                    run_task(g, d, &bk, ap, bp, t);
-                int last = jc + pl->ncc >= g->N && k0 + pl->ks >= g->K &&
-                           ic + pl->mcc >= g->M;
-                if (!last) {
-#pragma omp barrier
+    gemm_sync sy;
+    init_sync(&sy);
+    int64_t waited = 0, longest = 0; /* by the master */
+#pragma omp parallel num_threads(nt) shared(sy, waited, longest)
+    {
+        long long pack_end = 0, task_end = 0;
+        int64_t w = 0, lt = 0;
+        int master = omp_get_thread_num() == 0;
+        for (int64_t jc = 0; jc < g->N; jc += pl->ncc)
+            for (int64_t k0 = 0; k0 < g->K; k0 += pl->ks)
+                for (int64_t ic = 0; ic < g->M; ic += pl->mcc) {
+                    gemm_block bk = make_block(g, d, pl, jc, k0, ic);
+                    /* The previous block's tasks still read the buffers. */
+                    w += wait_until(&sy.done_task, task_end);
+                    long long p0 = pack_end, t0 = task_end, i;
+                    pack_end += bk.nq * (bk.npa + bk.npb);
+                    task_end += bk.tm * bk.tn;
+                    while ((i = claim(&sy.next_pack, pack_end)) >= 0) {
+                        pack_item(g, d, &bk, ap, bp, i - p0);
+                        atomic_fetch_add_explicit(&sy.done_pack, 1,
+                                                  memory_order_release);
+                    }
+                    w += wait_until(&sy.done_pack, pack_end);
+                    while ((i = claim(&sy.next_task, task_end)) >= 0) {
+                        int64_t ts = master ? now_ns() : 0;
+                        run_task(g, d, &bk, ap, bp, i - t0);
+                        if (master)
+                            lt = max64(lt, now_ns() - ts);
+                        atomic_fetch_add_explicit(&sy.done_task, 1,
+                                                  memory_order_release);
+                    }
                 }
-            }
+        w = meet(&sy, w);
+        if (master) {
+            waited = w;
+            longest = lt;
+        }
+    }
+    note_threaded_run(waited, longest);
 }
 
 /* Threads worth using: below ~2 MFLOP (tens of microseconds on one core)
@@ -276,7 +397,8 @@ static int threads_for(const gemm_prob *g, const ak_gemm_isa_desc *d)
     if (omp_in_parallel())
         return 1;
     int nt = omp_get_max_threads();
-    if (nt <= 1 || 2.0 * (double)g->M * (double)g->N * (double)g->K < 2e6)
+    if (nt <= 1 || 2.0 * (double)g->M * (double)g->N * (double)g->K < 2e6 ||
+        backing_off())
         return 1;
     gemm_plan pl = make_plan(g, d, 1);
     gemm_block bk = make_block(g, d, &pl, 0, 0, 0);
@@ -328,6 +450,11 @@ static void gemm_one(const gemm_prob *g, const ak_gemm_isa_desc *d, int nt)
     gemm_plan pl = make_plan(g, d, nt > 1);
     ak_gemm_bufs *bufs =
         ak_gemm_bufs_get(a_floats(g, d, &pl), b_floats(g, d, &pl));
+    if (!bufs && nt > 1) { /* the serial plan needs smaller buffers */
+        nt = 1;
+        pl = make_plan(g, d, 0);
+        bufs = ak_gemm_bufs_get(a_floats(g, d, &pl), b_floats(g, d, &pl));
+    }
     if (!bufs)
         gemm_naive(g);
     else if (nt > 1)
@@ -373,15 +500,34 @@ void ak_sgemm_batched(int ta, int tb, int64_t M, int64_t N, int64_t K,
     /* One product per thread when a single product cannot keep all threads
      * busy, or when there are plenty of products; either way each product is
      * computed exactly as the serial call would (same bits). */
-    if (nt > 1 && batch > 1 && (per < nt || batch >= 2 * (int64_t)nt)) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads((int)min64(nt, batch))
-        for (int64_t i = 0; i < batch; i++) {
-            gemm_prob gi = g;
-            gi.A = nth(g.A, i, sa);
-            gi.B = nth(g.B, i, sb);
-            gi.C = g.C + i * sc;
-            gemm_one(&gi, d, 1);
+    if (nt > 1 && batch > 1 && (per < nt || batch >= 2 * (int64_t)nt) &&
+        !backing_off()) {
+        /* Products claimed one at a time, as tasks are in gemm_parallel. */
+        gemm_sync sy;
+        init_sync(&sy);
+        int64_t waited = 0, longest = 0;
+#pragma omp parallel num_threads((int)min64(nt, batch)) shared(sy, waited, longest)
+        {
+            int master = omp_get_thread_num() == 0;
+            int64_t lt = 0;
+            long long i;
+            while ((i = claim(&sy.next_task, batch)) >= 0) {
+                gemm_prob gi = g;
+                gi.A = nth(g.A, i, sa);
+                gi.B = nth(g.B, i, sb);
+                gi.C = g.C + i * sc;
+                int64_t ts = master ? now_ns() : 0;
+                gemm_one(&gi, d, 1);
+                if (master)
+                    lt = max64(lt, now_ns() - ts);
+            }
+            int64_t w = meet(&sy, 0);
+            if (master) {
+                waited = w;
+                longest = lt;
+            }
         }
+        note_threaded_run(waited, longest);
     } else {
         for (int64_t i = 0; i < batch; i++) {
             gemm_prob gi = g;

@@ -8,21 +8,25 @@
  * (portable C, 4 x 16 tile, the only path off x86).
  *
  * Determinism: results are bitwise identical for every OMP_NUM_THREADS. The
- * micro-tile grid and the K blocking depend only on (M, N, K) and the ISA
- * path, never on the number of threads; every element of C is accumulated by
- * one micro-kernel, in increasing k order, block by block. Threads only decide
- * which tiles they compute, not how. (Different ISA paths do round
- * differently: compare runs on the same path.)
+ * K blocks (256 values of k) and the micro-tile grid depend only on
+ * (M, N, K) and the path, never on the number of threads; each element of C
+ * is accumulated by one micro-kernel call per K block, one multiply-add
+ * (FMA on the SIMD paths) per k in increasing k, the K blocks in increasing
+ * order, and goes through the same arithmetic whichever tile or lane it
+ * falls in. Threads only decide who computes a tile, not how. (Different
+ * paths round differently: compare runs on the same path.)
  *
  * Threads: OpenMP over M x N tiles (and over the batch in ak_sgemm_batched
  * when the single products are too small to split). Called from inside an
  * active omp parallel region, it runs serially on the calling thread, so it is
  * safe to call from many threads at once.
  *
- * Memory: packing buffers belong to the calling thread, are created on first
- * use, grown on demand and reused, so steady-state calls do not allocate. If
- * an allocation ever fails the call still completes via an unblocked (slow)
- * path; nothing here aborts or reports an error. Arguments are preconditions
+ * Memory: packing buffers (about 16 MiB at most) belong to the calling
+ * thread; they are created on first use, grown on demand and reused, so
+ * steady-state calls do not allocate. If an allocation fails the call still
+ * completes, serially, and as a last resort via an unblocked loop (whose
+ * rounding differs: the bitwise guarantee assumes the buffers could be had);
+ * nothing here aborts or reports an error. Arguments are preconditions
  * (checked with assert), not user input. */
 #ifndef AK_KERNELS_GEMM_H
 #define AK_KERNELS_GEMM_H

@@ -46,7 +46,9 @@ typedef struct ak_gemm_isa_desc {
 } ak_gemm_isa_desc;
 
 extern const ak_gemm_isa_desc ak_gemm_isa_generic;
-#if defined(__x86_64__) || defined(__i386__)
+/* -DAK_GEMM_NO_SIMD builds the portable path alone, as on a non-x86 CPU
+ * (to check that build on x86). */
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(AK_GEMM_NO_SIMD)
 #define AK_GEMM_X86 1
 extern const ak_gemm_isa_desc ak_gemm_isa_avx2;
 extern const ak_gemm_isa_desc ak_gemm_isa_avx512;
@@ -72,6 +74,11 @@ void ak_gemm_pack_a_avx2(int ta, const float *A, int64_t lda, int64_t i0,
 void ak_gemm_pack_b_avx2(int tb, const float *B, int64_t ldb, int64_t k0,
                          int64_t kc, int64_t j0, int n, int nr, float *dst);
 #endif
+
+/* Turns off (0) or on (1, the default) the back-off to serial runs after a
+ * threaded run stalled on a descheduled thread (gemm.c), so that tests of
+ * the threaded path run it even on a loaded machine. */
+void ak_gemm_backoff_enable(int on);
 
 /* Per-thread packing buffers (gemm_buf.c). */
 typedef struct ak_gemm_bufs {

@@ -111,6 +111,17 @@ static void measure(const problem *p, double seconds, double out[2])
     }
 }
 
+/* The machine is shared: say how busy it was (stderr, outside the TSV). */
+static void print_load(const char *when)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    char line[128];
+    if (f && fgets(line, sizeof line, f))
+        fprintf(stderr, "# load average at %s: %s", when, line);
+    if (f)
+        fclose(f);
+}
+
 int main(int argc, char **argv)
 {
     double seconds = 0.3;
@@ -129,6 +140,7 @@ int main(int argc, char **argv)
     static const char *const k_names[] = {"NN", "TN", "NT"};
     int nlayouts = layouts ? 3 : 1;
     fprintf(stderr, "# ak_sgemm path: %s\n", ak_sgemm_isa());
+    print_load("start");
     for (int l = 0; l < nlayouts; l++) {
         if (l == 0)
             printf("m\tn\tk\tthreads\tours_gflops\tblas_gflops\tratio\n");
@@ -157,6 +169,7 @@ int main(int argc, char **argv)
             }
         }
     }
+    print_load("end");
     ak_sgemm_release();
     return 0;
 }
