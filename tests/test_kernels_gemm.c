@@ -122,39 +122,32 @@ static void check(const gcase *g, const operands *o, const char *what)
                 cr_assert_fail("%s: ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g "
                                "beta=%g pad=%lld: C[%lld][%lld] = %.9g, "
                                "expected %.9g (tol %.3g)",
-                               what, g->ta, g->tb, (long long)g->M,
-                               (long long)g->N, (long long)g->K, g->alpha,
-                               g->beta, (long long)g->pad, (long long)i,
-                               (long long)j, got, ref, tol);
+                               what, g->ta, g->tb, (long long)g->M, (long long)g->N, (long long)g->K, g->alpha, g->beta,
+                               (long long)g->pad, (long long)i, (long long)j, got, ref, tol);
         }
         for (int64_t j = g->N; j < o->ldc; j++)
-            cr_assert(memcmp(&o->C[i * o->ldc + j], &o->C0[i * o->ldc + j],
-                             sizeof(float)) == 0,
-                      "%s: C padding [%lld][%lld] was written", what,
-                      (long long)i, (long long)j);
+            cr_assert(memcmp(&o->C[i * o->ldc + j], &o->C0[i * o->ldc + j], sizeof(float)) == 0,
+                      "%s: C padding [%lld][%lld] was written", what, (long long)i, (long long)j);
     }
 }
 
 static void run_case(const gcase *g, const char *isa, uint64_t seed)
 {
     operands o = make_operands(g, seed);
-    ak_sgemm(g->ta, g->tb, g->M, g->N, g->K, g->alpha, o.A, o.lda, o.B, o.ldb,
-             g->beta, o.C, o.ldc);
+    ak_sgemm(g->ta, g->tb, g->M, g->N, g->K, g->alpha, o.A, o.lda, o.B, o.ldb, g->beta, o.C, o.ldc);
     check(g, &o, isa);
     free_operands(&o);
 }
 
 /* Runs `body` once per supported path, with that path forced. */
-#define FOR_EACH_ISA(isa)                                                     \
-    for (int isa_i_ = 0; isa_i_ < N_ISAS; isa_i_++)                           \
-        for (const char *isa = k_isas[isa_i_];                                \
-             isa && ak_sgemm_force_isa(isa) == 0; isa = NULL)
+#define FOR_EACH_ISA(isa)                                                                                              \
+    for (int isa_i_ = 0; isa_i_ < N_ISAS; isa_i_++)                                                                    \
+        for (const char *isa = k_isas[isa_i_]; isa && ak_sgemm_force_isa(isa) == 0; isa = NULL)
 
 Test(gemm, isa_names_and_forcing)
 {
     const char *d = ak_sgemm_isa();
-    cr_assert(strcmp(d, "generic") == 0 || strcmp(d, "avx2") == 0 ||
-              strcmp(d, "avx512") == 0, "unexpected path %s", d);
+    cr_assert(strcmp(d, "generic") == 0 || strcmp(d, "avx2") == 0 || strcmp(d, "avx512") == 0, "unexpected path %s", d);
     cr_assert_eq(ak_sgemm_force_isa("generic"), 0);
     cr_assert_str_eq(ak_sgemm_isa(), "generic");
     cr_assert_eq(ak_sgemm_force_isa("sse9"), -1);
@@ -162,10 +155,8 @@ Test(gemm, isa_names_and_forcing)
     cr_assert_eq(ak_sgemm_force_isa(NULL), 0);
     cr_assert_str_eq(ak_sgemm_isa(), d);
 #if defined(__x86_64__) && !defined(AK_GEMM_NO_SIMD)
-    cr_assert_eq(ak_sgemm_force_isa("avx2"), __builtin_cpu_supports("avx2") &&
-                 __builtin_cpu_supports("fma") ? 0 : -1);
-    cr_assert_eq(ak_sgemm_force_isa("avx512"),
-                 __builtin_cpu_supports("avx512f") ? 0 : -1);
+    cr_assert_eq(ak_sgemm_force_isa("avx2"), __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 0 : -1);
+    cr_assert_eq(ak_sgemm_force_isa("avx512"), __builtin_cpu_supports("avx512f") ? 0 : -1);
 #else /* the portable build has no SIMD paths */
     cr_assert_eq(ak_sgemm_force_isa("avx2"), -1);
     cr_assert_eq(ak_sgemm_force_isa("avx512"), -1);
@@ -199,8 +190,7 @@ Test(gemm, awkward_shapes_all_layouts_all_paths)
         for (int a = 0; a < 5; a++)
             for (int b = 0; b < 5; b++)
                 for (int c = 0; c < 5; c++) {
-                    gcase g = {t & 1, t >> 1, sizes[a], sizes[b], sizes[c],
-                               1.0f, 0.0f, 0, 0};
+                    gcase g = {t & 1, t >> 1, sizes[a], sizes[b], sizes[c], 1.0f, 0.0f, 0, 0};
                     run_case(&g, isa, (uint64_t)(t * 125 + a * 25 + b * 5 + c));
                 }
 }
@@ -226,15 +216,13 @@ Test(gemm, every_edge_tile_width_stays_inside_c)
 Test(gemm, large_and_multi_block_shapes)
 {
     static const int64_t shapes[][3] = {
-        {1000, 17, 255}, {3, 1000, 300},   {255, 1000, 17},  {1000, 1000, 3},
-        {37, 29, 600},   {6200, 5, 20},    {3, 8300, 300},   {1, 1000, 1000},
-        {1000, 3, 2100}, {5, 1030, 2100},
+        {1000, 17, 255}, {3, 1000, 300}, {255, 1000, 17}, {1000, 1000, 3}, {37, 29, 600},
+        {6200, 5, 20},   {3, 8300, 300}, {1, 1000, 1000}, {1000, 3, 2100}, {5, 1030, 2100},
     };
     FOR_EACH_ISA(isa)
     for (int t = 0; t < 4; t++)
         for (int s = 0; s < 10; s++) {
-            gcase g = {t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
-                       0.75f, 0.5f, 0, 0};
+            gcase g = {t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], 0.75f, 0.5f, 0, 0};
             run_case(&g, isa, (uint64_t)(100 + s));
         }
 }
@@ -248,8 +236,7 @@ Test(gemm, alpha_beta_and_nan_filled_c)
     for (int t = 0; t < 4; t++)
         for (int i = 0; i < 5; i++) {
             /* beta == 0 with a NaN-filled C: C must not be read. */
-            gcase g = {t & 1, t >> 1, 37, 45, 300, ab[i][0], ab[i][1], 0,
-                       ab[i][1] == 0.0f};
+            gcase g = {t & 1, t >> 1, 37, 45, 300, ab[i][0], ab[i][1], 0, ab[i][1] == 0.0f};
             run_case(&g, isa, (uint64_t)(200 + i));
         }
 }
@@ -261,18 +248,15 @@ Test(gemm, k_zero_and_alpha_zero_scale_c)
     for (int kz = 0; kz < 2; kz++)
         for (int bi = 0; bi < 3; bi++) {
             static const float betas[] = {0.0f, 1.0f, -0.5f};
-            gcase g = {0, 0, 19, 23, kz ? 0 : 7, kz ? 1.0f : 0.0f, betas[bi],
-                       2, betas[bi] == 0.0f};
+            gcase g = {0, 0, 19, 23, kz ? 0 : 7, kz ? 1.0f : 0.0f, betas[bi], 2, betas[bi] == 0.0f};
             operands o = make_operands(&g, 300);
             for (int64_t i = 0; i < g.M * o.lda; i++)
                 o.A[i] = NAN;
-            ak_sgemm(0, 0, g.M, g.N, g.K, g.alpha, o.A, o.lda, o.B, o.ldb,
-                     g.beta, o.C, o.ldc);
+            ak_sgemm(0, 0, g.M, g.N, g.K, g.alpha, o.A, o.lda, o.B, o.ldb, g.beta, o.C, o.ldc);
             for (int64_t i = 0; i < g.M; i++)
                 for (int64_t j = 0; j < g.N; j++) {
                     float want = g.beta == 0.0f ? 0.0f : g.beta * o.C0[i * o.ldc + j];
-                    cr_assert_eq(o.C[i * o.ldc + j], want, "%s K=%lld beta=%g",
-                                 isa, (long long)g.K, g.beta);
+                    cr_assert_eq(o.C[i * o.ldc + j], want, "%s K=%lld beta=%g", isa, (long long)g.K, g.beta);
                 }
             free_operands(&o);
         }
@@ -301,8 +285,7 @@ Test(gemm, batched_matches_single_calls_and_broadcasts)
             for (int bc = 0; bc < 3; bc++) { /* 0: none, 1: A shared, 2: B shared */
                 int ta = t & 1, tb = t >> 1;
                 int64_t M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
-                int64_t batch = 5, lda = (ta ? M : K) + 1, ldb = (tb ? K : N) + 2,
-                        ldc = N + 3;
+                int64_t batch = 5, lda = (ta ? M : K) + 1, ldb = (tb ? K : N) + 2, ldc = N + 3;
                 int64_t sa = bc == 1 ? 0 : (ta ? K : M) * lda + 5;
                 int64_t sb = bc == 2 ? 0 : (tb ? N : K) * ldb + 7;
                 int64_t sc = M * ldc + 11;
@@ -313,14 +296,11 @@ Test(gemm, batched_matches_single_calls_and_broadcasts)
                 float *C1 = malloc((size_t)(sc * batch) * sizeof(float));
                 cr_assert_not_null(C1);
                 memcpy(C1, C, (size_t)(sc * batch) * sizeof(float));
-                ak_sgemm_batched(ta, tb, M, N, K, 1.5f, A, lda, sa, B, ldb, sb,
-                                 0.25f, C, ldc, sc, batch);
+                ak_sgemm_batched(ta, tb, M, N, K, 1.5f, A, lda, sa, B, ldb, sb, 0.25f, C, ldc, sc, batch);
                 for (int64_t i = 0; i < batch; i++)
-                    ak_sgemm(ta, tb, M, N, K, 1.5f, A + i * sa, lda, B + i * sb,
-                             ldb, 0.25f, C1 + i * sc, ldc);
+                    ak_sgemm(ta, tb, M, N, K, 1.5f, A + i * sa, lda, B + i * sb, ldb, 0.25f, C1 + i * sc, ldc);
                 cr_assert(memcmp(C, C1, (size_t)(sc * batch) * sizeof(float)) == 0,
-                          "%s: batched != single calls (ta=%d tb=%d shape %d bc %d)",
-                          isa, ta, tb, s, bc);
+                          "%s: batched != single calls (ta=%d tb=%d shape %d bc %d)", isa, ta, tb, s, bc);
                 free(A);
                 free(B);
                 free(C);
@@ -342,8 +322,7 @@ Test(gemm, batched_against_reference)
         float *B3 = alloc_fill((size_t)(3 * sb), &seed);
         memcpy(B3 + sb, o.B, (size_t)sb * sizeof(float));
         float *C3 = alloc_fill((size_t)(3 * sc), &seed);
-        ak_sgemm_batched(1, 1, g.M, g.N, g.K, 1.0f, o.A, o.lda, 0, B3, o.ldb,
-                         sb, 0.0f, C3, o.ldc, sc, 3);
+        ak_sgemm_batched(1, 1, g.M, g.N, g.K, 1.0f, o.A, o.lda, 0, B3, o.ldb, sb, 0.0f, C3, o.ldc, sc, 3);
         memcpy(o.C, C3 + sc, (size_t)sc * sizeof(float));
         check(&g, &o, isa);
         free(B3);
@@ -358,13 +337,11 @@ Test(gemm, batched_against_reference)
  * One thread also packs differently (one K block at a time): same bits. */
 Test(gemm, bitwise_identical_across_thread_counts)
 {
-    static const int64_t shapes[][3] = {
-        {700, 600, 600}, {6200, 100, 70}, {20, 9000, 40}, {1000, 40, 2100}};
+    static const int64_t shapes[][3] = {{700, 600, 600}, {6200, 100, 70}, {20, 9000, 40}, {1000, 40, 2100}};
     FOR_EACH_ISA(isa)
     for (int t = 0; t < 4; t += 3)
         for (int s = 0; s < 4; s++) {
-            gcase g = {t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2],
-                       1.0f, 0.5f, 0, 0};
+            gcase g = {t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], 1.0f, 0.5f, 0, 0};
             operands o = make_operands(&g, (uint64_t)(700 + s));
             size_t bytes = (size_t)(g.M * o.ldc) * sizeof(float);
             float *ref = malloc(bytes);
@@ -374,14 +351,12 @@ Test(gemm, bitwise_identical_across_thread_counts)
             for (int n = 0; n < 3; n++) {
                 memcpy(o.C, o.C0, bytes);
                 omp_set_num_threads(threads[n]);
-                ak_sgemm(g.ta, g.tb, g.M, g.N, g.K, g.alpha, o.A, o.lda, o.B,
-                         o.ldb, g.beta, o.C, o.ldc);
+                ak_sgemm(g.ta, g.tb, g.M, g.N, g.K, g.alpha, o.A, o.lda, o.B, o.ldb, g.beta, o.C, o.ldc);
                 if (n == 0)
                     memcpy(ref, o.C, bytes);
                 else
-                    cr_assert(memcmp(ref, o.C, bytes) == 0,
-                              "%s: %d threads differ from 1 (shape %d, t %d)",
-                              isa, threads[n], s, t);
+                    cr_assert(memcmp(ref, o.C, bytes) == 0, "%s: %d threads differ from 1 (shape %d, t %d)", isa,
+                              threads[n], s, t);
             }
             free(ref);
             free_operands(&o);
@@ -402,12 +377,10 @@ Test(gemm, batched_bitwise_identical_across_thread_counts)
         cr_assert(C && ref);
         ak_gemm_backoff_enable(0);
         omp_set_num_threads(1);
-        ak_sgemm_batched(0, 0, M, N, K, 1.0f, A, K, M * K, B, N, K * N, 0.0f,
-                         ref, N, M * N, batch);
+        ak_sgemm_batched(0, 0, M, N, K, 1.0f, A, K, M * K, B, N, K * N, 0.0f, ref, N, M * N, batch);
         for (int threads = 2; threads <= 4; threads += 2) {
             omp_set_num_threads(threads);
-            ak_sgemm_batched(0, 0, M, N, K, 1.0f, A, K, M * K, B, N, K * N,
-                             0.0f, C, N, M * N, batch);
+            ak_sgemm_batched(0, 0, M, N, K, 1.0f, A, K, M * K, B, N, K * N, 0.0f, C, N, M * N, batch);
             cr_assert(memcmp(ref, C, (size_t)(batch * M * N) * sizeof(float)) == 0,
                       "%s: batched result differs at %d threads", isa, threads);
         }

@@ -40,17 +40,15 @@
  * stored N x K, ldb >= K).
  * beta == 0 means C is not read (it may hold garbage/NaN). K == 0 (or
  * alpha == 0) scales C by beta without reading A or B. ldc >= N. */
-void ak_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha,
-              const float *A, int64_t lda, const float *B, int64_t ldb,
-              float beta, float *C, int64_t ldc);
+void ak_sgemm(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda, const float *B,
+              int64_t ldb, float beta, float *C, int64_t ldc);
 
 /* `batch` independent products; operand i starts at A + i*sa, B + i*sb,
  * C + i*sc (sa or sb may be 0 to broadcast one operand; the C blocks must not
  * overlap). Each product gives the same bits as the same ak_sgemm call. */
-void ak_sgemm_batched(int ta, int tb, int64_t M, int64_t N, int64_t K,
-                      float alpha, const float *A, int64_t lda, int64_t sa,
-                      const float *B, int64_t ldb, int64_t sb, float beta,
-                      float *C, int64_t ldc, int64_t sc, int64_t batch);
+void ak_sgemm_batched(int ta, int tb, int64_t M, int64_t N, int64_t K, float alpha, const float *A, int64_t lda,
+                      int64_t sa, const float *B, int64_t ldb, int64_t sb, float beta, float *C, int64_t ldc,
+                      int64_t sc, int64_t batch);
 
 /* Name of the micro-kernel path in use ("avx512", "avx2", "generic"). */
 const char *ak_sgemm_isa(void);

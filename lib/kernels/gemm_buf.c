@@ -13,8 +13,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
-static ak_gemm_bufs *g_all;            /* guarded by critical(ak_gemm_bufs) */
-static atomic_ulong g_generation = 1;  /* bumped by every release */
+static ak_gemm_bufs *g_all;           /* guarded by critical(ak_gemm_bufs) */
+static atomic_ulong g_generation = 1; /* bumped by every release */
 
 static _Thread_local ak_gemm_bufs *t_bufs;
 static _Thread_local unsigned long t_generation;
@@ -62,8 +62,7 @@ ak_gemm_bufs *ak_gemm_bufs_get(size_t a_floats, size_t b_floats)
         t_bufs = s;
         t_generation = atomic_load(&g_generation);
     }
-    if (grow(&t_bufs->a, &t_bufs->a_cap, a_floats) ||
-        grow(&t_bufs->b, &t_bufs->b_cap, b_floats))
+    if (grow(&t_bufs->a, &t_bufs->a_cap, a_floats) || grow(&t_bufs->b, &t_bufs->b_cap, b_floats))
         return NULL;
     return t_bufs;
 }

@@ -18,28 +18,25 @@
  *   C[r*ldc + j] = alpha * sum_k a[k*MR + r] * b[k*NR + j] + beta * C[r*ldc + j]
  * accumulating k = 0, 1, ..., kc-1 in that order (kc >= 1), and does not read
  * C when beta == 0. b is 64-byte aligned. */
-typedef void (*ak_gemm_kernel_fn)(int64_t kc, const float *a, const float *b,
-                                  float *c, int64_t ldc, float alpha,
+typedef void (*ak_gemm_kernel_fn)(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
                                   float beta, int m, int n);
 
 /* Packs one A panel (m <= mr valid rows starting at row i0 of op(A)). */
-typedef void (*ak_gemm_pack_a_fn)(int ta, const float *A, int64_t lda,
-                                  int64_t i0, int m, int64_t k0, int64_t kc,
+typedef void (*ak_gemm_pack_a_fn)(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc,
                                   float *dst);
 /* Packs one B panel (n <= nr valid columns starting at column j0 of op(B)). */
-typedef void (*ak_gemm_pack_b_fn)(int tb, const float *B, int64_t ldb,
-                                  int64_t k0, int64_t kc, int64_t j0, int n,
+typedef void (*ak_gemm_pack_b_fn)(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n,
                                   float *dst);
 
 typedef struct ak_gemm_isa_desc {
     const char *name;
     int (*supported)(void);
-    int mr, nr;     /* micro-tile */
-    int64_t mc;     /* rows of a task's A block (L2), multiple of mr */
-    int64_t kc;     /* K block: packed panels span at most kc values of k */
-    int64_t nc;     /* columns of the shared packed B panel, multiple of nr */
-    int64_t mcc;    /* rows of the shared packed A chunk, multiple of mc */
-    int64_t tn;     /* widest task in columns, multiple of nr */
+    int mr, nr;  /* micro-tile */
+    int64_t mc;  /* rows of a task's A block (L2), multiple of mr */
+    int64_t kc;  /* K block: packed panels span at most kc values of k */
+    int64_t nc;  /* columns of the shared packed B panel, multiple of nr */
+    int64_t mcc; /* rows of the shared packed A chunk, multiple of mc */
+    int64_t tn;  /* widest task in columns, multiple of nr */
     ak_gemm_kernel_fn kernel;
     ak_gemm_pack_a_fn pack_a;
     ak_gemm_pack_b_fn pack_b;
@@ -56,23 +53,23 @@ extern const ak_gemm_isa_desc ak_gemm_isa_avx512;
 
 /* Portable packers for any mr / nr (gemm_pack.c); `mr`/`nr` are the panel
  * widths, the ISA files wrap them with their constants. */
-void ak_gemm_pack_a_any(int ta, const float *A, int64_t lda, int64_t i0,
-                        int m, int64_t k0, int64_t kc, int mr, float *dst);
-void ak_gemm_pack_b_any(int tb, const float *B, int64_t ldb, int64_t k0,
-                        int64_t kc, int64_t j0, int n, int nr, float *dst);
+void ak_gemm_pack_a_any(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc, int mr,
+                        float *dst);
+void ak_gemm_pack_b_any(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n, int nr,
+                        float *dst);
 
 #if defined(AK_GEMM_X86)
 /* The same with AVX-512 in-register transposes (gemm_pack_avx512.c); only
  * for mr, nr <= 32 and only on CPUs with AVX-512F. */
-void ak_gemm_pack_a_avx512(int ta, const float *A, int64_t lda, int64_t i0,
-                           int m, int64_t k0, int64_t kc, int mr, float *dst);
-void ak_gemm_pack_b_avx512(int tb, const float *B, int64_t ldb, int64_t k0,
-                           int64_t kc, int64_t j0, int n, int nr, float *dst);
+void ak_gemm_pack_a_avx512(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc, int mr,
+                           float *dst);
+void ak_gemm_pack_b_avx512(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n, int nr,
+                           float *dst);
 /* And with AVX2 8 x 8 transposes (gemm_pack_avx2.c), mr, nr <= 16. */
-void ak_gemm_pack_a_avx2(int ta, const float *A, int64_t lda, int64_t i0,
-                         int m, int64_t k0, int64_t kc, int mr, float *dst);
-void ak_gemm_pack_b_avx2(int tb, const float *B, int64_t ldb, int64_t k0,
-                         int64_t kc, int64_t j0, int n, int nr, float *dst);
+void ak_gemm_pack_a_avx2(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc, int mr,
+                         float *dst);
+void ak_gemm_pack_b_avx2(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n, int nr,
+                         float *dst);
 #endif
 
 /* Turns off (0) or on (1, the default) the back-off to serial runs after a
@@ -83,7 +80,7 @@ void ak_gemm_backoff_enable(int on);
 /* Per-thread packing buffers (gemm_buf.c). */
 typedef struct ak_gemm_bufs {
     float *a, *b;
-    size_t a_cap, b_cap; /* in floats */
+    size_t a_cap, b_cap;       /* in floats */
     struct ak_gemm_bufs *next; /* registry of all threads' sets */
 } ak_gemm_bufs;
 

@@ -21,12 +21,10 @@ enum { MR = 6, NR = 16 };
 AK_AVX2 static __m256i lanes(int n)
 {
     n = n < 0 ? 0 : n > 8 ? 8 : n;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-AK_AVX2 static void kernel_avx2(int64_t kc, const float *a, const float *b,
-                                float *c, int64_t ldc, float alpha,
+AK_AVX2 static void kernel_avx2(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
                                 float beta, int m, int n)
 {
     __m256 acc[MR][2];
@@ -72,14 +70,12 @@ AK_AVX2 static void kernel_avx2(int64_t kc, const float *a, const float *b,
     }
 }
 
-static void pack_a(int ta, const float *A, int64_t lda, int64_t i0, int m,
-                   int64_t k0, int64_t kc, float *dst)
+static void pack_a(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc, float *dst)
 {
     ak_gemm_pack_a_avx2(ta, A, lda, i0, m, k0, kc, MR, dst);
 }
 
-static void pack_b(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc,
-                   int64_t j0, int n, float *dst)
+static void pack_b(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n, float *dst)
 {
     ak_gemm_pack_b_avx2(tb, B, ldb, k0, kc, j0, n, NR, dst);
 }
@@ -93,9 +89,18 @@ static int supported(void)
 /* Blocking: A block 96 x 256 floats (96 KiB) in L2, B micro-panel
  * 256 x 16 floats (16 KiB) in L1. */
 const ak_gemm_isa_desc ak_gemm_isa_avx2 = {
-    .name = "avx2", .supported = supported, .mr = MR, .nr = NR,
-    .mc = 96, .kc = 256, .nc = 8192, .mcc = 96 * 64, .tn = 32 * NR,
-    .kernel = kernel_avx2, .pack_a = pack_a, .pack_b = pack_b,
+    .name = "avx2",
+    .supported = supported,
+    .mr = MR,
+    .nr = NR,
+    .mc = 96,
+    .kc = 256,
+    .nc = 8192,
+    .mcc = 96 * 64,
+    .tn = 32 * NR,
+    .kernel = kernel_avx2,
+    .pack_a = pack_a,
+    .pack_b = pack_b,
 };
 
 #else

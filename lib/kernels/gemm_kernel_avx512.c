@@ -18,9 +18,8 @@ enum { MR = 12, NR = 32 };
 
 #define AK_AVX512 __attribute__((target("avx512f")))
 
-AK_AVX512 static void kernel_avx512(int64_t kc, const float *a,
-                                    const float *b, float *c, int64_t ldc,
-                                    float alpha, float beta, int m, int n)
+AK_AVX512 static void kernel_avx512(int64_t kc, const float *a, const float *b, float *c, int64_t ldc, float alpha,
+                                    float beta, int m, int n)
 {
     __m512 acc[MR][2];
 #pragma GCC unroll 12
@@ -42,9 +41,7 @@ AK_AVX512 static void kernel_avx512(int64_t kc, const float *a,
 
     /* Columns n.. of the tile are padding: masked out of loads and stores. */
     __mmask16 m0 = n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1);
-    __mmask16 m1 = n >= 32   ? (__mmask16)0xFFFF
-                   : n > 16 ? (__mmask16)((1u << (n - 16)) - 1)
-                            : (__mmask16)0;
+    __mmask16 m1 = n >= 32 ? (__mmask16)0xFFFF : n > 16 ? (__mmask16)((1u << (n - 16)) - 1) : (__mmask16)0;
     __m512 va = _mm512_set1_ps(alpha);
     __m512 vb = _mm512_set1_ps(beta);
     /* beta == 0: C is not read (it may hold NaN); beta == 1 saves a multiply
@@ -72,14 +69,12 @@ AK_AVX512 static void kernel_avx512(int64_t kc, const float *a,
     }
 }
 
-static void pack_a(int ta, const float *A, int64_t lda, int64_t i0, int m,
-                   int64_t k0, int64_t kc, float *dst)
+static void pack_a(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc, float *dst)
 {
     ak_gemm_pack_a_avx512(ta, A, lda, i0, m, k0, kc, MR, dst);
 }
 
-static void pack_b(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc,
-                   int64_t j0, int n, float *dst)
+static void pack_b(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n, float *dst)
 {
     ak_gemm_pack_b_avx512(tb, B, ldb, k0, kc, j0, n, NR, dst);
 }
@@ -94,9 +89,18 @@ static int supported(void)
  * L2 while one B micro-panel (kc x 32 = 32 KiB) sits in L1 across the mc/12
  * kernels that reuse it. */
 const ak_gemm_isa_desc ak_gemm_isa_avx512 = {
-    .name = "avx512", .supported = supported, .mr = MR, .nr = NR,
-    .mc = 96, .kc = 256, .nc = 8192, .mcc = 96 * 64, .tn = 16 * NR,
-    .kernel = kernel_avx512, .pack_a = pack_a, .pack_b = pack_b,
+    .name = "avx512",
+    .supported = supported,
+    .mr = MR,
+    .nr = NR,
+    .mc = 96,
+    .kc = 256,
+    .nc = 8192,
+    .mcc = 96 * 64,
+    .tn = 16 * NR,
+    .kernel = kernel_avx512,
+    .pack_a = pack_a,
+    .pack_b = pack_b,
 };
 
 #else

@@ -11,8 +11,7 @@
 #include <string.h>
 
 /* dst[k*w + r] = src[r*ld + k] for r < m, zero for m <= r < w. */
-static void gather(const float *src, int64_t ld, int m, int64_t kc, int w,
-                   float *dst)
+static void gather(const float *src, int64_t ld, int m, int64_t kc, int w, float *dst)
 {
     for (int64_t k = 0; k < kc; k++) {
         float *d = dst + k * w;
@@ -25,8 +24,7 @@ static void gather(const float *src, int64_t ld, int m, int64_t kc, int w,
 }
 
 /* dst[k*w + r] = src[k*ld + r] for r < m, zero for m <= r < w. */
-static void copy_rows(const float *src, int64_t ld, int m, int64_t kc, int w,
-                      float *dst)
+static void copy_rows(const float *src, int64_t ld, int m, int64_t kc, int w, float *dst)
 {
     for (int64_t k = 0; k < kc; k++) {
         float *d = dst + k * w;
@@ -36,8 +34,8 @@ static void copy_rows(const float *src, int64_t ld, int m, int64_t kc, int w,
     }
 }
 
-void ak_gemm_pack_a_any(int ta, const float *A, int64_t lda, int64_t i0,
-                        int m, int64_t k0, int64_t kc, int mr, float *dst)
+void ak_gemm_pack_a_any(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc, int mr,
+                        float *dst)
 {
     if (!ta) /* op(A)[i][k] = A[i*lda + k]: rows of A, gathered */
         gather(A + i0 * lda + k0, lda, m, kc, mr, dst);
@@ -45,8 +43,8 @@ void ak_gemm_pack_a_any(int ta, const float *A, int64_t lda, int64_t i0,
         copy_rows(A + k0 * lda + i0, lda, m, kc, mr, dst);
 }
 
-void ak_gemm_pack_b_any(int tb, const float *B, int64_t ldb, int64_t k0,
-                        int64_t kc, int64_t j0, int n, int nr, float *dst)
+void ak_gemm_pack_b_any(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n, int nr,
+                        float *dst)
 {
     if (!tb) /* op(B)[k][j] = B[k*ldb + j]: contiguous along j */
         copy_rows(B + k0 * ldb + j0, ldb, n, kc, nr, dst);

@@ -14,8 +14,7 @@
 AK_AVX2 static __m256i first_lanes(int64_t n)
 {
     int c = n < 0 ? 0 : n > 8 ? 8 : (int)n;
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c),
-                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
 /* In-place transpose of the 8 x 8 block r[0..7] (row i = r[i]). */
@@ -42,8 +41,7 @@ AK_AVX2 static void transpose8(__m256 r[8])
 }
 
 /* dst[k*w + r] = src[r*ld + k] for r < m, 0 for m <= r < w (w <= 16). */
-AK_AVX2 static void gather_avx2(const float *src, int64_t ld, int m,
-                                int64_t kc, int w, float *dst)
+AK_AVX2 static void gather_avx2(const float *src, int64_t ld, int m, int64_t kc, int w, float *dst)
 {
     for (int g = 0; g < w; g += 8) { /* groups of 8 destination lanes */
         __m256i store = first_lanes(w - g);
@@ -53,8 +51,7 @@ AK_AVX2 static void gather_avx2(const float *src, int64_t ld, int m,
             __m256 r[8];
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
-                r[i] = i < rows ? _mm256_loadu_ps(src + (g + i) * ld + k)
-                                : _mm256_setzero_ps();
+                r[i] = i < rows ? _mm256_loadu_ps(src + (g + i) * ld + k) : _mm256_setzero_ps();
             transpose8(r);
 #pragma GCC unroll 8
             for (int i = 0; i < 8; i++)
@@ -67,8 +64,7 @@ AK_AVX2 static void gather_avx2(const float *src, int64_t ld, int m,
 }
 
 /* dst[k*w + r] = src[k*ld + r] for r < m, 0 for m <= r < w (w <= 16). */
-AK_AVX2 static void copy_avx2(const float *src, int64_t ld, int m, int64_t kc,
-                              int w, float *dst)
+AK_AVX2 static void copy_avx2(const float *src, int64_t ld, int m, int64_t kc, int w, float *dst)
 {
     __m256i load0 = first_lanes(m), load1 = first_lanes(m - 8);
     __m256i store0 = first_lanes(w), store1 = first_lanes(w - 8);
@@ -81,8 +77,8 @@ AK_AVX2 static void copy_avx2(const float *src, int64_t ld, int m, int64_t kc,
     }
 }
 
-void ak_gemm_pack_a_avx2(int ta, const float *A, int64_t lda, int64_t i0,
-                         int m, int64_t k0, int64_t kc, int mr, float *dst)
+void ak_gemm_pack_a_avx2(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc, int mr,
+                         float *dst)
 {
     if (!ta)
         gather_avx2(A + i0 * lda + k0, lda, m, kc, mr, dst);
@@ -90,8 +86,8 @@ void ak_gemm_pack_a_avx2(int ta, const float *A, int64_t lda, int64_t i0,
         copy_avx2(A + k0 * lda + i0, lda, m, kc, mr, dst);
 }
 
-void ak_gemm_pack_b_avx2(int tb, const float *B, int64_t ldb, int64_t k0,
-                         int64_t kc, int64_t j0, int n, int nr, float *dst)
+void ak_gemm_pack_b_avx2(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n, int nr,
+                         float *dst)
 {
     if (!tb)
         copy_avx2(B + k0 * ldb + j0, ldb, n, kc, nr, dst);

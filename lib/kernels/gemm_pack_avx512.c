@@ -15,9 +15,7 @@
 
 AK_AVX512 static __mmask16 first_lanes(int64_t n)
 {
-    return n >= 16 ? (__mmask16)0xFFFF
-           : n <= 0 ? (__mmask16)0
-                    : (__mmask16)((1u << n) - 1);
+    return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
 }
 
 /* In-place transpose of the 16 x 16 block r[0..15] (row i = r[i]). */
@@ -53,8 +51,7 @@ AK_AVX512 static void transpose16(__m512 r[16])
 }
 
 /* dst[k*w + r] = src[r*ld + k] for r < m, 0 for m <= r < w (w <= 32). */
-AK_AVX512 static void gather_avx512(const float *src, int64_t ld, int m,
-                                    int64_t kc, int w, float *dst)
+AK_AVX512 static void gather_avx512(const float *src, int64_t ld, int m, int64_t kc, int w, float *dst)
 {
     for (int g = 0; g < w; g += 16) { /* groups of 16 destination lanes */
         __mmask16 store = first_lanes(w - g);
@@ -64,8 +61,7 @@ AK_AVX512 static void gather_avx512(const float *src, int64_t ld, int m,
             __m512 r[16];
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++)
-                r[i] = i < rows ? _mm512_loadu_ps(src + (g + i) * ld + k)
-                                : _mm512_setzero_ps();
+                r[i] = i < rows ? _mm512_loadu_ps(src + (g + i) * ld + k) : _mm512_setzero_ps();
             transpose16(r);
 #pragma GCC unroll 16
             for (int i = 0; i < 16; i++)
@@ -78,8 +74,7 @@ AK_AVX512 static void gather_avx512(const float *src, int64_t ld, int m,
 }
 
 /* dst[k*w + r] = src[k*ld + r] for r < m, 0 for m <= r < w (w <= 32). */
-AK_AVX512 static void copy_avx512(const float *src, int64_t ld, int m,
-                                  int64_t kc, int w, float *dst)
+AK_AVX512 static void copy_avx512(const float *src, int64_t ld, int m, int64_t kc, int w, float *dst)
 {
     __mmask16 load0 = first_lanes(m), load1 = first_lanes(m - 16);
     __mmask16 store0 = first_lanes(w), store1 = first_lanes(w - 16);
@@ -88,13 +83,12 @@ AK_AVX512 static void copy_avx512(const float *src, int64_t ld, int m,
         float *d = dst + k * w;
         _mm512_mask_storeu_ps(d, store0, _mm512_maskz_loadu_ps(load0, s));
         if (w > 16)
-            _mm512_mask_storeu_ps(d + 16, store1,
-                                  _mm512_maskz_loadu_ps(load1, s + 16));
+            _mm512_mask_storeu_ps(d + 16, store1, _mm512_maskz_loadu_ps(load1, s + 16));
     }
 }
 
-void ak_gemm_pack_a_avx512(int ta, const float *A, int64_t lda, int64_t i0,
-                           int m, int64_t k0, int64_t kc, int mr, float *dst)
+void ak_gemm_pack_a_avx512(int ta, const float *A, int64_t lda, int64_t i0, int m, int64_t k0, int64_t kc, int mr,
+                           float *dst)
 {
     if (!ta)
         gather_avx512(A + i0 * lda + k0, lda, m, kc, mr, dst);
@@ -102,8 +96,8 @@ void ak_gemm_pack_a_avx512(int ta, const float *A, int64_t lda, int64_t i0,
         copy_avx512(A + k0 * lda + i0, lda, m, kc, mr, dst);
 }
 
-void ak_gemm_pack_b_avx512(int tb, const float *B, int64_t ldb, int64_t k0,
-                           int64_t kc, int64_t j0, int n, int nr, float *dst)
+void ak_gemm_pack_b_avx512(int tb, const float *B, int64_t ldb, int64_t k0, int64_t kc, int64_t j0, int n, int nr,
+                           float *dst)
 {
     if (!tb)
         copy_avx512(B + k0 * ldb + j0, ldb, n, kc, nr, dst);

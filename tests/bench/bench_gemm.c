@@ -19,7 +19,7 @@
 #include <time.h>
 
 static const int k_shapes[][3] = {
-    {384, 128, 128},   {384, 512, 128},   {384, 4000, 128}, {1024, 256, 256},
+    {384, 128, 128},   {384, 512, 128},   {384, 4000, 128},  {1024, 256, 256},
     {1024, 1024, 256}, {1024, 8000, 256}, {1024, 256, 1024},
 };
 
@@ -51,12 +51,10 @@ static void run(const problem *p, int blas)
 {
     int lda = p->ta ? p->m : p->k, ldb = p->tb ? p->k : p->n;
     if (blas)
-        cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans,
-                    p->tb ? CblasTrans : CblasNoTrans, p->m, p->n, p->k, 1.0f,
-                    p->a, lda, p->b, ldb, 0.0f, p->c, p->n);
+        cblas_sgemm(CblasRowMajor, p->ta ? CblasTrans : CblasNoTrans, p->tb ? CblasTrans : CblasNoTrans, p->m, p->n,
+                    p->k, 1.0f, p->a, lda, p->b, ldb, 0.0f, p->c, p->n);
     else
-        ak_sgemm(p->ta, p->tb, p->m, p->n, p->k, 1.0f, p->a, lda, p->b, ldb,
-                 0.0f, p->c, p->n);
+        ak_sgemm(p->ta, p->tb, p->m, p->n, p->k, 1.0f, p->a, lda, p->b, ldb, 0.0f, p->c, p->n);
 }
 
 static float *random_floats(size_t n, unsigned *seed)
@@ -87,8 +85,7 @@ static void measure(const problem *p, double seconds, double out[2])
     int reps = (int)(seconds / (one > 1e-7 ? one : 1e-7));
     reps = reps < 15 ? 15 : reps > 3000 ? 3000 : reps;
     int round = reps / 10 > 1 ? reps / 10 : 1; /* ten rounds each */
-    double *t[2] = {malloc(sizeof(double) * (size_t)reps),
-                    malloc(sizeof(double) * (size_t)reps)};
+    double *t[2] = {malloc(sizeof(double) * (size_t)reps), malloc(sizeof(double) * (size_t)reps)};
     if (!t[0] || !t[1]) {
         fprintf(stderr, "bench_gemm: out of memory\n");
         exit(2);
@@ -151,8 +148,8 @@ int main(int argc, char **argv)
             openblas_set_num_threads(threads);
             for (size_t s = 0; s < sizeof k_shapes / sizeof k_shapes[0]; s++) {
                 unsigned seed = 42;
-                problem p = {k_layouts[l][0], k_layouts[l][1], k_shapes[s][0],
-                             k_shapes[s][1], k_shapes[s][2], NULL, NULL, NULL};
+                problem p = {
+                    k_layouts[l][0], k_layouts[l][1], k_shapes[s][0], k_shapes[s][1], k_shapes[s][2], NULL, NULL, NULL};
                 p.a = random_floats((size_t)p.m * p.k, &seed);
                 p.b = random_floats((size_t)p.k * p.n, &seed);
                 p.c = random_floats((size_t)p.m * p.n, &seed);
@@ -160,8 +157,7 @@ int main(int argc, char **argv)
                 measure(&p, seconds, g);
                 if (l > 0)
                     printf("%s\t", k_names[l]);
-                printf("%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.3f\n", p.m, p.n, p.k,
-                       threads, g[0], g[1], g[0] / g[1]);
+                printf("%d\t%d\t%d\t%d\t%.1f\t%.1f\t%.3f\n", p.m, p.n, p.k, threads, g[0], g[1], g[0] / g[1]);
                 fflush(stdout);
                 free(p.a);
                 free(p.b);
