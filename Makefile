@@ -70,7 +70,8 @@ bench-gemm: $(BUILD)/bench_gemm
 
 # Training steps (tests/bench/bench_train.c): one process per (model,
 # threads), so that each peak RSS is that model's own.
-# BENCH_TRAIN_ARGS="--steps 40" or "--profile"; BENCH_MODELS / BENCH_THREADS pick rows.
+# BENCH_TRAIN_ARGS="--steps 40", "--profile" or "--nice -15" (a shared box: take the
+# CPUs first); BENCH_MODELS / BENCH_THREADS pick rows.
 .PHONY: bench bench-compare
 BENCH_MODELS  ?= t-tiny t-small r-small
 BENCH_THREADS ?= 1 2
@@ -83,10 +84,12 @@ bench: $(BUILD)/bench_train
 	@for m in $(BENCH_MODELS); do for t in $(BENCH_THREADS); do \
 	  $(BUILD)/bench_train --model $$m --threads $$t $(BENCH_TRAIN_ARGS) || exit 1; done; done
 
-# Ours and the twin ($(PEER)/torch_ref.py) alternately; COMPARE_REPS=3 for medians.
+# Ours and the twin ($(PEER)/torch_ref.py) alternately, with the load of other
+# jobs seen by each run; COMPARE_ARGS="--reps 3 --nice -15" for medians on a
+# shared box (tests/bench/compare.py --help).
 bench-compare: $(BUILD)/bench_train
-	BENCH_MODELS="$(BENCH_MODELS)" BENCH_THREADS="$(BENCH_THREADS)" COMPARE_REPS="$(COMPARE_REPS)" \
-	  sh tests/bench/compare.sh $(BUILD)/bench_train $(PEER)/torch_ref.py
+	/usr/bin/python3 tests/bench/compare.py --ours $(BUILD)/bench_train --twin $(PEER)/torch_ref.py \
+	  --models "$(BENCH_MODELS)" --threads "$(BENCH_THREADS)" $(COMPARE_ARGS)
 
 clean:
 	rm -rf build build-san bin
