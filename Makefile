@@ -106,8 +106,9 @@ demo: all
 	echo; echo "== New sentences, each with its cross-attention (rows: German output, columns: English input)"; \
 	bin/infer --ckpt $$run/ckpt/best.ckpt --show-attn ascii \
 	  "Who is your teacher?" "I have never seen this film." "We will go home tomorrow."; \
-	echo "== How one probe's attention formed, epoch by epoch"; \
-	bin/attnview $$run --probe 0 --epoch all --width 100 | tail -n 24; \
+	echo "== How one probe's attention formed: before training, and after the last epoch"; \
+	bin/attnview $$run --probe 0 --epoch 0; \
+	bin/attnview $$run --probe 0 --epoch last; \
 	bin/attnview $$run --probe 0 --epoch all --png $$run/evolution.png; \
 	bin/attnview $$run --probe 0 --head all --epoch last --png $$run/heads.png; \
 	echo; echo "Run directory: $$run"; \
