@@ -8,6 +8,7 @@
 
 #include "helpers_train.h"
 #include "train/interrupt.h"
+#include "train/run_dir.h"
 
 static void ckpt_path(char *buf, size_t n, const char *run, const char *name)
 {
@@ -190,6 +191,16 @@ Test(train_resume, resume_from_a_named_checkpoint_continues_from_it)
         lines += *p == '\n';
     cr_expect_eq(lines, 4, "epochs 2 and 3 re-run after epoch 1, no duplicate rows:\n%s", m);
     free(m);
+    /* Going back to epoch 1 again for a 2-epoch run abandons epoch 3: its
+     * checkpoint goes, so that --resume DIR later finds epoch 2. */
+    ckpt_path(pa, sizeof pa, a, "epoch-001.ckpt");
+    cr_assert_eq(th_train(cfg, NULL, pa, 2, NULL, 0, &err), AK_EXIT_OK, "%s", err.msg);
+    ckpt_path(pa, sizeof pa, a, "epoch-003.ckpt");
+    cr_expect(!th_exists(pa), "the abandoned epoch 3 is removed");
+    char found[512], rd[512];
+    cr_assert_eq(ak_ckpt_locate(a, found, sizeof found, rd, sizeof rd, &err), 0, "%s", err.msg);
+    cr_expect(strstr(found, "epoch-002.ckpt"), "%s", found);
+    cr_expect_str_eq(rd, a);
     /* Done already: nothing to do, exit 0. */
     cr_assert_eq(th_train(cfg, NULL, a, 3, NULL, 0, &err), AK_EXIT_OK, "%s", err.msg);
 }

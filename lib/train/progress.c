@@ -81,6 +81,19 @@ void ak_progress_end(ak_progress *p)
     p->drawn = 0;
 }
 
+void ak_progress_note(ak_progress *p, const char *fmt, ...)
+{
+    if (p->mode != AK_LOG_TTY)
+        return;
+    fputs("\r\033[K", p->out);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(p->out, fmt, ap);
+    va_end(ap);
+    fflush(p->out);
+    p->drawn = 1;
+}
+
 void ak_logf(ak_progress *p, const char *fmt, ...)
 {
     if (p->mode == AK_LOG_QUIET)

@@ -42,6 +42,10 @@ void ak_progress_update(ak_progress *p, int64_t done_tokens, double loss, double
 /* Removes the bar (before the epoch summary). */
 void ak_progress_end(ak_progress *p);
 
+/* A transient status line on a terminal only (e.g. "validating"),
+ * replaced by the next bar or log line; nothing in the other modes. */
+void ak_progress_note(ak_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A log line (printf format, newline added), above the bar if one is shown. */
 void ak_logf(ak_progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

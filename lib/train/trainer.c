@@ -128,6 +128,46 @@ static int save_tokenizers(trainer *T, ak_err *err)
     return 0;
 }
 
+/* Resuming from an older checkpoint abandons what came after it: epoch
+ * checkpoints from the resumed epoch on and a later interrupted.ckpt are
+ * removed (else pruning and a later --resume DIR would pick them up), and
+ * best.ckpt is pointed back at the resumed state's best epoch when its
+ * checkpoint is still there. */
+static int drop_abandoned(trainer *T, ak_err *err)
+{
+    char p[PATH_BYTES];
+    int64_t *ep;
+    size_t n;
+    if (ak_ckpt_list(T->run_dir, &ep, &n, err) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (ep[i] < T->st.epoch)
+            continue;
+        ak_ckpt_epoch_path(p, sizeof p, T->run_dir, ep[i]);
+        struct stat a, b;
+        if (stat(p, &a) == 0 && stat(T->resume_path, &b) == 0 && a.st_ino == b.st_ino)
+            continue; /* cannot happen for a consistent run; never remove what we resume from */
+        ak_logf(&T->prog, "removing %s (after the resumed checkpoint)", p);
+        if (unlink(p) != 0 && errno != ENOENT)
+            rc = ak_errorf(err, "%s: cannot remove: %s", p, strerror(errno));
+    }
+    free(ep);
+    path_in(p, sizeof p, T->run_dir, "ckpt/interrupted.ckpt");
+    struct stat a, b;
+    if (!rc && stat(p, &a) == 0 && (stat(T->resume_path, &b) != 0 || a.st_ino != b.st_ino)) {
+        ak_logf(&T->prog, "removing %s (after the resumed checkpoint)", p);
+        if (unlink(p) != 0)
+            rc = ak_errorf(err, "%s: cannot remove: %s", p, strerror(errno));
+    }
+    if (!rc && T->st.best_epoch > 0) {
+        ak_ckpt_epoch_path(p, sizeof p, T->run_dir, T->st.best_epoch);
+        if (stat(p, &a) == 0)
+            rc = ak_ckpt_set_best(T->run_dir, p, err);
+    }
+    return rc ? -1 : 0;
+}
+
 static const char *metrics_header(const ak_train_cfg *c)
 {
     return c->metric == AK_TC_METRIC_ROUGE
@@ -245,6 +285,8 @@ static int setup(trainer *T, ak_err *err)
     if (ak_write_text(p, T->config_text, err) != 0 || save_tokenizers(T, err) != 0)
         return AK_EXIT_FAILED;
     if (o->resume) {
+        if (drop_abandoned(T, err) != 0)
+            return AK_EXIT_FAILED;
         char q[PATH_BYTES];
         path_in(p, sizeof p, T->run_dir, "metrics.tsv");
         path_in(q, sizeof q, T->run_dir, "attn_stats.tsv");
@@ -264,7 +306,7 @@ static int setup(trainer *T, ak_err *err)
             T->data.train.n, T->data.n_train_dropped, (long long)T->cfg->max_len, T->data.valid.n,
             T->data.n_valid_dropped, (long long)Vs, (long long)Vt, ak_tok_kind_name(ak_tokenizer_kind(T->data.src_tok)),
             T->cfg->shared_vocab ? ", shared" : "", t_data);
-    ak_logf(pr, "model: %s, %lld parameters; %zu batches per epoch; %d threads",
+    ak_logf(pr, "model: %s, %lld parameters; %zu batches per epoch; threads: %d",
             T->cfg->kind == AK_TC_KIND_RNN ? "rnn" : "transformer", (long long)pa->total, T->plan.n_batches,
             ak_threads());
     if (T->cfg->attn_enabled && T->probes.n_gold_dropped)
@@ -498,6 +540,8 @@ static int run_epoch(trainer *T, int *stop, ak_err *err)
         return interrupted(T, err);
 
     /* validation */
+    ak_progress_note(&T->prog, "epoch %lld/%lld: validation (loss, greedy decoding of %zu pairs, probes)...",
+                     (long long)e, (long long)T->cfg->epochs, T->data.valid.n);
     double t1 = ak_now();
     ak_eval_result r = {0};
     ak_eval_hyps hyps = {0};
