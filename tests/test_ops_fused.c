@@ -147,3 +147,145 @@ Test(ops_fused, dropout_mask_is_the_documented_philox_function)
     }
     ak_ctx_free(&c);
 }
+
+/* ---- linear_cross_entropy --------------------------------------------- */
+
+typedef struct lce_case {
+    const int32_t *targets;
+    float smoothing;
+    int bias;
+} lce_case;
+
+static ak_tensor *f_lce(ak_ctx *c, ak_tensor *const *in, void *u)
+{
+    const lce_case *k = u;
+    return ak_linear_cross_entropy(c, in[0], in[1], k->bias ? in[2] : NULL, k->targets, 0, k->smoothing, NULL);
+}
+
+Test(ops_fused, linear_cross_entropy_gradcheck_with_padding_and_smoothing)
+{
+    /* x [2, 3, 5], w [7, 5], b [7]; target 0 is ignore_index (two padded rows). */
+    static const int32_t tg[6] = {3, 0, 6, 1, 0, 2};
+    for (int bias = 0; bias <= 1; bias++)
+        for (int s = 0; s <= 1; s++) {
+            lce_case k = {tg, s ? 0.1f : 0.0f, bias};
+            ak_gc_input in[3] = {th_in(th_rand(0, 30, -1, 1, 5), 3, ak_shape(2, 3, 5), 1),
+                                 th_in(th_rand(1, 35, -1, 1, 6), 2, ak_shape(7, 5), 1),
+                                 th_in(th_rand(2, 7, -1, 1, 7), 1, ak_shape(7), 1)};
+            th_gradcheck(f_lce, &k, bias ? 3 : 2, in, TH_GC_OPTS);
+        }
+}
+
+/* Loss and every gradient of the fused op and of
+ * ak_cross_entropy(ak_linear(...)): rows x [rows, in] against V classes,
+ * V large enough that the fused op goes through several row chunks. */
+/* mode 0: ak_backward; 1: seed 0.5 (the fused op's recomputing path); 2:
+ * gradients already holding values (the recomputing path as well). */
+static void run_lce(int fused, int mode, int nthreads, int64_t rows, int64_t in, int64_t V, float smoothing,
+                    float *out)
+{
+    ak_set_threads(nthreads);
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 3);
+    ak_rng r = ak_rng_make(21, 2);
+    ak_tensor *x = ak_tensor_new(&c, 2, ak_shape(rows, in));
+    ak_tensor *w = ak_tensor_new(&c, 2, ak_shape(V, in));
+    ak_tensor *b = ak_tensor_new(&c, 1, ak_shape(V));
+    for (int64_t i = 0; i < x->size; i++)
+        x->data[i] = ak_rng_uniform_range(&r, -2, 2);
+    for (int64_t i = 0; i < w->size; i++)
+        w->data[i] = ak_rng_uniform_range(&r, -0.5f, 0.5f);
+    for (int64_t i = 0; i < V; i++)
+        b->data[i] = ak_rng_uniform_range(&r, -0.5f, 0.5f);
+    x->requires_grad = w->requires_grad = b->requires_grad = 1;
+    int32_t *tg = malloc(sizeof(int32_t) * (size_t)rows);
+    for (int64_t i = 0; i < rows; i++)
+        tg[i] = i % 5 == 4 ? 0 : (int32_t)(1 + (i * 7919) % (V - 1));
+    int64_t cnt = -1;
+    ak_tensor *loss = fused ? ak_linear_cross_entropy(&c, x, w, b, tg, 0, smoothing, &cnt)
+                            : ak_cross_entropy(&c, ak_linear(&c, x, w, b), tg, 0, smoothing, &cnt);
+    cr_assert_not_null(loss, "%s", c.err.msg);
+    cr_expect_eq(cnt, rows - rows / 5);
+    ak_err err;
+    if (mode == 2) {
+        ak_tensor *t3[3] = {x, w, b};
+        for (int k = 0; k < 3; k++) {
+            t3[k]->grad = ak_arena_alloc(&c.arena, sizeof(float) * (size_t)t3[k]->size);
+            for (int64_t i = 0; i < t3[k]->size; i++)
+                t3[k]->grad[i] = 1e-3f * (float)(i % 7);
+        }
+    }
+    const float half = 0.5f;
+    if (mode == 1)
+        cr_assert_eq(ak_backward_seeded(&c, loss, &half, &err), 0, "%s", err.msg);
+    else
+        cr_assert_eq(ak_backward(&c, loss, &err), 0, "%s", err.msg);
+    out[0] = loss->data[0];
+    memcpy(out + 1, x->grad, sizeof(float) * (size_t)x->size);
+    memcpy(out + 1 + x->size, w->grad, sizeof(float) * (size_t)w->size);
+    memcpy(out + 1 + x->size + w->size, b->grad, sizeof(float) * (size_t)V);
+    free(tg);
+    ak_ctx_free(&c);
+}
+
+Test(ops_fused, linear_cross_entropy_is_bitwise_the_composition_for_1_2_4_threads)
+{
+    /* V = 8300 makes the chunk 256 rows: 600 rows are chunks of 256, 256, 88. */
+    enum { ROWS = 600, IN = 12, V = 8300, N = 1 + ROWS * IN + V * IN + V };
+    float *ref = malloc(sizeof(float) * N), *got = malloc(sizeof(float) * N);
+    for (int mode = 0; mode <= 2; mode++)
+        for (int s = 0; s <= 1; s++) {
+            float eps = s ? 0.1f : 0.0f;
+            run_lce(0, mode, 1, ROWS, IN, V, eps, ref);
+            cr_expect(ref[0] > 8.0f && ref[0] < 11.0f, "loss %g near log V", (double)ref[0]);
+            for (int t = 1; t <= 4; t *= 2) {
+                if (mode && t == 2)
+                    continue;
+                run_lce(1, mode, t, ROWS, IN, V, eps, got);
+                int64_t first = -1;
+                for (int64_t i = 0; i < N && first < 0; i++)
+                    if (memcmp(&ref[i], &got[i], sizeof(float)))
+                        first = i;
+                cr_expect(first < 0,
+                          "fused linear_cross_entropy differs (mode %d, smoothing %g, %d threads) at %lld: %.9g vs %.9g",
+                          mode, (double)eps, t, (long long)first, first < 0 ? 0.0 : (double)got[first],
+                          first < 0 ? 0.0 : (double)ref[first]);
+            }
+        }
+    free(ref);
+    free(got);
+    ak_set_threads(1);
+}
+
+Test(ops_fused, linear_cross_entropy_errors_name_the_op_and_shapes)
+{
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 1);
+    ak_tensor *x = ak_tensor_zeros(&c, 2, ak_shape(2, 3)), *w = ak_tensor_zeros(&c, 2, ak_shape(4, 3));
+    ak_tensor *w2 = ak_tensor_zeros(&c, 2, ak_shape(4, 2)), *b = ak_tensor_zeros(&c, 1, ak_shape(5));
+    int32_t tg[2] = {1, 4};
+    int64_t cnt = 7;
+    cr_expect_null(ak_linear_cross_entropy(&c, x, w2, NULL, tg, 0, 0, &cnt));
+    cr_expect_str_eq(c.err.msg,
+                     "linear_cross_entropy: expected x [..., in] and w [V, in] with V, in >= 1, got x [2, 3] and w [4, 2]");
+    cr_expect_eq(cnt, 0);
+    c.failed = 0;
+    cr_expect_null(ak_linear_cross_entropy(&c, x, w, b, tg, 0, 0, NULL));
+    cr_expect_str_eq(c.err.msg, "linear_cross_entropy: expected bias [4] for w [4, 3], got bias [5]");
+    c.failed = 0;
+    cr_expect_null(ak_linear_cross_entropy(&c, x, w, NULL, tg, 0, 0, NULL));
+    cr_expect_str_eq(c.err.msg,
+                     "linear_cross_entropy: target 4 at row 1 is outside [0, 4) and is not ignore_index 0 (x [2, 3])");
+    c.failed = 0;
+    cr_expect_null(ak_linear_cross_entropy(&c, x, w, NULL, tg, 0, 1.5f, NULL));
+    cr_expect_str_eq(c.err.msg, "linear_cross_entropy: expected smoothing in [0, 1], got 1.5");
+    c.failed = 0;
+    /* Every row ignored: loss 0, count 0, no gradient. */
+    int32_t pad[2] = {0, 0};
+    x->requires_grad = 1;
+    ak_tensor *l = ak_linear_cross_entropy(&c, x, w, NULL, pad, 0, 0, &cnt);
+    cr_assert_not_null(l);
+    cr_expect(l->data[0] == 0.0f && cnt == 0);
+    cr_expect_null(ak_linear_cross_entropy(&c, NULL, w, NULL, tg, 0, 0, NULL));
+    ak_ctx_free(&c);
+}

@@ -260,28 +260,55 @@ static int check_ids(ak_ctx *ctx, const char *side, const int32_t *ids, int64_t 
     return 0;
 }
 
+/* The checks every entry point with a whole batch makes; 0 when it may go on. */
+static int check_batch(ak_ctx *ctx, const ak_model *m, const int32_t *src, int64_t B, int64_t Ls,
+                       const int32_t *tgt_in, int64_t Lt)
+{
+    if (B < 1 || Ls < 1 || Lt < 1) {
+        ak_ctx_fail(ctx, "model: empty batch (B %lld, Ls %lld, Lt %lld)", (long long)B, (long long)Ls, (long long)Lt);
+        return -1;
+    }
+    if (Ls > m->desc.max_len || Lt > m->desc.max_len) {
+        ak_ctx_fail(ctx, "model: sequence of %lld tokens exceeds max_len %lld", (long long)(Ls > Lt ? Ls : Lt),
+                    (long long)m->desc.max_len);
+        return -1;
+    }
+    if (check_ids(ctx, "source", src, B * Ls, Ls, m->desc.src_vocab) ||
+        check_ids(ctx, "target", tgt_in, B * Lt, Lt, m->desc.tgt_vocab))
+        return -1;
+    return 0;
+}
+
 ak_tensor *ak_model_forward(ak_ctx *ctx, ak_model *m, const int32_t *src, int64_t B, int64_t Ls,
                             const int32_t *tgt_in, int64_t Lt, ak_attn_capture *cap)
 {
-    if (B < 1 || Ls < 1 || Lt < 1)
-        return ak_ctx_fail(ctx, "model: empty batch (B %lld, Ls %lld, Lt %lld)", (long long)B, (long long)Ls,
-                           (long long)Lt);
-    if (Ls > m->desc.max_len || Lt > m->desc.max_len)
-        return ak_ctx_fail(ctx, "model: sequence of %lld tokens exceeds max_len %lld",
-                           (long long)(Ls > Lt ? Ls : Lt), (long long)m->desc.max_len);
-    if (check_ids(ctx, "source", src, B * Ls, Ls, m->desc.src_vocab) ||
-        check_ids(ctx, "target", tgt_in, B * Lt, Lt, m->desc.tgt_vocab))
+    if (check_batch(ctx, m, src, B, Ls, tgt_in, Lt))
         return NULL;
     if (m->tf)
         return ak_transformer_forward(ctx, m->tf, src, B, Ls, tgt_in, Lt, cap);
     return ak_rnn_s2s_forward(ctx, m->rnn, src, B, Ls, tgt_in, Lt, cap);
 }
 
+/* The generator and the loss fused (ak_linear_cross_entropy): the logits
+ * [B * Lt, V] are never materialised; bitwise the same loss and gradients as
+ * ak_cross_entropy(ak_model_forward(...)). */
 ak_tensor *ak_model_loss(ak_ctx *ctx, ak_model *m, const int32_t *src, int64_t B, int64_t Ls, const int32_t *tgt_in,
                          const int32_t *tgt_out, int64_t Lt, float smoothing, int64_t *ntok, ak_attn_capture *cap)
 {
-    ak_tensor *logits = ak_model_forward(ctx, m, src, B, Ls, tgt_in, Lt, cap);
-    return ak_cross_entropy(ctx, logits, tgt_out, AK_PAD, smoothing, ntok);
+    if (ntok)
+        *ntok = 0;
+    if (check_batch(ctx, m, src, B, Ls, tgt_in, Lt))
+        return NULL;
+    ak_tensor *h;
+    const ak_nn_linear *gen;
+    if (m->tf) {
+        h = ak_transformer_hidden(ctx, m->tf, src, B, Ls, tgt_in, Lt, cap);
+        gen = ak_transformer_generator(m->tf);
+    } else {
+        h = ak_rnn_s2s_hidden(ctx, m->rnn, src, B, Ls, tgt_in, Lt, cap);
+        gen = ak_rnn_s2s_generator(m->rnn);
+    }
+    return ak_linear_cross_entropy(ctx, h, gen->w, gen->b, tgt_out, AK_PAD, smoothing, ntok);
 }
 
 ak_decode_state *ak_model_begin_decode(ak_ctx *ctx, ak_model *m, const int32_t *src, int64_t B, int64_t Ls,

@@ -142,8 +142,8 @@ static ak_tensor *step(ak_ctx *ctx, const ak_rnn_s2s *r, ak_rnn_state *s, ak_ten
     return x;
 }
 
-ak_tensor *ak_rnn_s2s_forward(ak_ctx *ctx, const ak_rnn_s2s *r, const int32_t *src, int64_t B, int64_t Ls,
-                              const int32_t *tgt_in, int64_t Lt, ak_attn_capture *cap)
+ak_tensor *ak_rnn_s2s_hidden(ak_ctx *ctx, const ak_rnn_s2s *r, const int32_t *src, int64_t B, int64_t Ls,
+                             const int32_t *tgt_in, int64_t Lt, ak_attn_capture *cap)
 {
     ak_rnn_state s = {.cap = cap};
     if (encode(ctx, r, src, B, Ls, &s) != 0)
@@ -159,8 +159,16 @@ ak_tensor *ak_rnn_s2s_forward(ak_ctx *ctx, const ak_rnn_s2s *r, const int32_t *s
         if (!tops[t])
             return NULL;
     }
+    return ak_concat(ctx, tops, (int)Lt, 1);
+}
+
+const ak_nn_linear *ak_rnn_s2s_generator(const ak_rnn_s2s *r) { return &r->out; }
+
+ak_tensor *ak_rnn_s2s_forward(ak_ctx *ctx, const ak_rnn_s2s *r, const int32_t *src, int64_t B, int64_t Ls,
+                              const int32_t *tgt_in, int64_t Lt, ak_attn_capture *cap)
+{
     /* All output projections in one GEMM. */
-    return ak_nn_linear_forward(ctx, &r->out, ak_concat(ctx, tops, (int)Lt, 1));
+    return ak_nn_linear_forward(ctx, &r->out, ak_rnn_s2s_hidden(ctx, r, src, B, Ls, tgt_in, Lt, cap));
 }
 
 ak_rnn_state *ak_rnn_s2s_begin(ak_ctx *ctx, const ak_rnn_s2s *r, const int32_t *src, int64_t B, int64_t Ls,

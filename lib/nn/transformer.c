@@ -132,8 +132,8 @@ static ak_tensor *encode(ak_ctx *ctx, const ak_transformer *t, const int32_t *sr
     return ak_nn_layernorm_forward(ctx, &t->enc_norm, x);
 }
 
-ak_tensor *ak_transformer_forward(ak_ctx *ctx, const ak_transformer *t, const int32_t *src, int64_t B, int64_t Ls,
-                                  const int32_t *tgt_in, int64_t Lt, ak_attn_capture *cap)
+ak_tensor *ak_transformer_hidden(ak_ctx *ctx, const ak_transformer *t, const int32_t *src, int64_t B, int64_t Ls,
+                                 const int32_t *tgt_in, int64_t Lt, ak_attn_capture *cap)
 {
     float p = t->d.dropout;
     ak_tensor *src_mask = ak_mask_key_padding(ctx, src, B, Ls, AK_PAD);
@@ -150,7 +150,15 @@ ak_tensor *ak_transformer_forward(ak_ctx *ctx, const ak_transformer *t, const in
         x = residual(ctx, x, ak_nn_attention_forward(ctx, &l->cross, h, cross, src_mask, NULL, cap, AK_ROLE_CROSS, (int)i), p);
         x = residual(ctx, x, ffn(ctx, l, p, ak_nn_layernorm_forward(ctx, &l->ln3, x)), p);
     }
-    return ak_nn_linear_forward(ctx, &t->gen, ak_nn_layernorm_forward(ctx, &t->dec_norm, x));
+    return ak_nn_layernorm_forward(ctx, &t->dec_norm, x);
+}
+
+const ak_nn_linear *ak_transformer_generator(const ak_transformer *t) { return &t->gen; }
+
+ak_tensor *ak_transformer_forward(ak_ctx *ctx, const ak_transformer *t, const int32_t *src, int64_t B, int64_t Ls,
+                                  const int32_t *tgt_in, int64_t Lt, ak_attn_capture *cap)
+{
+    return ak_nn_linear_forward(ctx, &t->gen, ak_transformer_hidden(ctx, t, src, B, Ls, tgt_in, Lt, cap));
 }
 
 ak_tf_state *ak_transformer_begin(ak_ctx *ctx, const ak_transformer *t, const int32_t *src, int64_t B, int64_t Ls,

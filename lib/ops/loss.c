@@ -16,6 +16,7 @@
 #include "ops/ops.h"
 
 #include "core/threads.h"
+#include "kernels/gemm.h"
 #include "ops/vexp.h"
 
 #include <math.h>
@@ -25,10 +26,56 @@ enum { EXP_BLOCK = 256 };
 
 typedef struct ce_saved {
     int32_t *targets; /* copy, one per row */
-    float *lse;       /* per row; unset for ignored rows */
+    float *lse;       /* per row; 0 for ignored rows */
     int32_t ignore;
     int64_t count;
 } ce_saved;
+
+/* loss_r of one row of logits z (see the file comment), with lse_r stored
+ * in *lse; 0 (and *lse = 0) for an ignored row. */
+static double row_loss(const float *z, int64_t V, int32_t t, int32_t ignore, double eps, float *lse)
+{
+    if (t == ignore) {
+        *lse = 0.0f;
+        return 0.0;
+    }
+    float mx = z[0];
+    double sz = 0;
+    for (int64_t c = 0; c < V; c++) {
+        mx = z[c] > mx ? z[c] : mx;
+        sz += z[c];
+    }
+    double se = 0;
+    for (int64_t c0 = 0; c0 < V; c0 += EXP_BLOCK) {
+        float e[EXP_BLOCK];
+        int64_t w = V - c0 < EXP_BLOCK ? V - c0 : EXP_BLOCK;
+#pragma omp simd
+        for (int64_t c = 0; c < w; c++)
+            e[c] = ak_vexpf(z[c0 + c] - mx);
+        for (int64_t c = 0; c < w; c++)
+            se += e[c];
+    }
+    double l = (double)mx + log(se);
+    *lse = (float)l;
+    double nll = l - z[t];
+    return eps > 0 ? (1.0 - eps) * nll + eps / (double)V * ((double)V * l - sz) : nll;
+}
+
+/* dz_c = g * (exp(z_c - lse) - off) - [c == t] * g * on for a counted row
+ * (the gradient of cross_entropy_backward below, written rather than added);
+ * dz = 0 for an ignored row. */
+static void row_grad_write(const float *z, float *dz, int64_t V, int32_t t, int32_t ignore, float lse, float g,
+                           float on, float off)
+{
+    if (t == ignore) {
+        memset(dz, 0, sizeof(float) * (size_t)V);
+        return;
+    }
+#pragma omp simd
+    for (int64_t c = 0; c < V; c++)
+        dz[c] = 0.0f + g * (ak_vexpf(z[c] - lse) - off);
+    dz[t] -= g * on;
+}
 
 /* d loss / d z_rc = (softmax_rc - (1 - eps) [c == t_r] - eps / V) / count for a
  * counted row r (softmax_rc = exp(z_rc - lse_r)); 0 for an ignored row.
@@ -101,34 +148,8 @@ ak_tensor *ak_cross_entropy(ak_ctx *ctx, ak_tensor *logits, const int32_t *targe
         memcpy(tcopy, targets, sizeof(int32_t) * (size_t)rows);
     double eps = smoothing;
 #pragma omp parallel for schedule(static) if (logits->size >= AK_PAR_MIN)
-    for (int64_t r = 0; r < rows; r++) {
-        int32_t t = tcopy[r];
-        if (t == ignore_index) {
-            part[r] = 0.0;
-            continue;
-        }
-        const float *z = logits->data + r * V;
-        float mx = z[0];
-        double sz = 0;
-        for (int64_t c = 0; c < V; c++) {
-            mx = z[c] > mx ? z[c] : mx;
-            sz += z[c];
-        }
-        double se = 0;
-        for (int64_t c0 = 0; c0 < V; c0 += EXP_BLOCK) {
-            float e[EXP_BLOCK];
-            int64_t w = V - c0 < EXP_BLOCK ? V - c0 : EXP_BLOCK;
-#pragma omp simd
-            for (int64_t c = 0; c < w; c++)
-                e[c] = ak_vexpf(z[c0 + c] - mx);
-            for (int64_t c = 0; c < w; c++)
-                se += e[c];
-        }
-        double l = (double)mx + log(se);
-        lse[r] = (float)l;
-        double nll = l - z[t];
-        part[r] = eps > 0 ? (1.0 - eps) * nll + eps / (double)V * ((double)V * l - sz) : nll;
-    }
+    for (int64_t r = 0; r < rows; r++)
+        part[r] = row_loss(logits->data + r * V, V, tcopy[r], ignore_index, eps, lse + r);
     double total = 0;
     for (int64_t r = 0; r < rows; r++)
         total += part[r];
@@ -140,6 +161,267 @@ ak_tensor *ak_cross_entropy(ak_ctx *ctx, ak_tensor *logits, const int32_t *targe
     if (count)
         *count = cnt;
     ak_node *node = ak_tape_record(ctx, y, "cross_entropy", cross_entropy_backward, 1, &logits);
+    if (node) {
+        node->saved = sv;
+        node->farg[0] = smoothing;
+    }
+    return y;
+}
+
+/* ---- linear_cross_entropy: the generator and the loss, fused ------------ */
+
+/* ak_cross_entropy(ak_linear(x, w, b), ...) without the [rows, V] logits:
+ * the rows go through in chunks of CH rows, each chunk's logits computed into
+ * one scratch buffer of CH * V floats, reduced to lse_r and loss_r, and
+ * forgotten. The gradient of a chunk needs only its logits and lse, so when a
+ * node is recorded the forward pass goes on at once, for an upstream
+ * gradient of 1 (the loss being what backward starts from), with
+ *   dz       = d loss / d z (cross_entropy_backward's formula), in place
+ *   dx_chunk  = dz w                   -> gemm(0, 0)
+ *   dw       += dz^T x_chunk           -> gemm(1, 0), chunk after chunk
+ *   db[j]    += sum_r dz[r, j]         (double per column, rows in order)
+ * into buffers of the size of x, w and b, which backward adds to the
+ * gradients. That costs no extra arithmetic and keeps nothing of size
+ * [rows, V].
+ *
+ * Bitwise equality with the composition: CH is a multiple of 256 rows, the
+ * GEMM's K block (kernels/gemm.h), so dw summed chunk after chunk adds the same
+ * K blocks in the same order as one GEMM over all rows; db keeps one double
+ * per column across chunks as ak_linear's backward does. The composition
+ * adds its products onto the gradients as they were (0 + a0 + a1 ...); the
+ * precomputed sums are added as 0 + (a0 + a1 ...): the same bits exactly
+ * when the gradients were still zero and the upstream gradient is 1. In any
+ * other case (ak_backward_seeded with another seed, gradients accumulated
+ * over several backward passes) backward recomputes each chunk's logits and
+ * adds the products onto the gradients one by one, as the composition does.
+ * tests/test_ops_fused.c checks both paths against the composition. */
+enum { LCE_KBLOCK = 256, LCE_SCRATCH = 1 << 21 /* floats, 8 MiB */ };
+
+typedef struct lce_saved {
+    int32_t *targets;
+    float *lse;
+    float *scratch;            /* CH x V, for the recomputing path */
+    float *pre_x, *pre_w;      /* precomputed gradients for upstream 1, or NULL */
+    float *pre_b;
+    int32_t ignore;
+    int64_t count, rows, in, V, chunk;
+} lce_saved;
+
+static int64_t lce_chunk(int64_t rows, int64_t V)
+{
+    int64_t ch = LCE_SCRATCH / (V > 0 ? V : 1) / LCE_KBLOCK * LCE_KBLOCK;
+    if (ch < LCE_KBLOCK)
+        ch = LCE_KBLOCK;
+    return ch < rows ? ch : rows;
+}
+
+/* z[0..n) = x[r0..r0+n) w^T + b, exactly as ak_linear computes it (bias
+ * first, the GEMM accumulating onto it). */
+static void lce_logits(const float *x, const ak_tensor *w, const ak_tensor *b, int64_t n, float *z)
+{
+    int64_t V = w->shape[0], in = w->shape[1];
+    if (b) {
+#pragma omp parallel for schedule(static) if (n * V >= AK_PAR_MIN)
+        for (int64_t r = 0; r < n; r++)
+            for (int64_t j = 0; j < V; j++)
+                z[r * V + j] = b->data[j];
+    }
+    ak_sgemm(0, 1, n, V, in, 1.0f, x, in, w->data, in, b ? 1.0f : 0.0f, z, V);
+}
+
+/* acc[j] += sum over rows of g[r, j] in row order: add_column_sums of
+ * matmul.c with the double accumulators kept across calls. */
+static void lce_column_sums(const float *g, int64_t rows, int64_t cols, double *acc)
+{
+    enum { CB = 64 };
+    int64_t blocks = (cols + CB - 1) / CB;
+#pragma omp parallel for schedule(static) if (rows * cols >= AK_PAR_MIN)
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        int64_t j0 = blk * CB, w = cols - j0 < CB ? cols - j0 : CB;
+        double s[CB];
+        for (int64_t j = 0; j < w; j++)
+            s[j] = acc[j0 + j];
+        for (int64_t r = 0; r < rows; r++) {
+            const float *row = g + r * cols + j0;
+            for (int64_t j = 0; j < w; j++)
+                s[j] += row[j];
+        }
+        for (int64_t j = 0; j < w; j++)
+            acc[j0 + j] = s[j];
+    }
+}
+
+/* One chunk's gradient products from its dz (rows r0 .. r0 + m): gx, gw
+ * accumulate with beta (1: onto what they hold; 0 on gw's first chunk of a
+ * fresh buffer); acc collects the column sums. Any of them may be NULL. */
+static void lce_chunk_grads(const float *dz, const float *xc, const ak_tensor *w, int64_t m, float *gx, float gx_beta,
+                            float *gw, float gw_beta, double *acc)
+{
+    int64_t V = w->shape[0], in = w->shape[1];
+    if (gx)
+        ak_sgemm(0, 0, m, in, V, 1.0f, dz, V, w->data, in, gx_beta, gx, in);
+    if (gw)
+        ak_sgemm(1, 0, V, in, m, 1.0f, dz, V, xc, in, gw_beta, gw, in);
+    if (acc)
+        lce_column_sums(dz, m, V, acc);
+}
+
+static int all_zero(const float *g, int64_t n)
+{
+    int64_t nz = 0;
+#pragma omp parallel for simd schedule(static) reduction(+ : nz) if (n >= AK_PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        nz += g[i] != 0.0f;
+    return nz == 0;
+}
+
+static void add_into(float *dst, const float *src, int64_t n)
+{
+#pragma omp parallel for simd schedule(static) if (n >= AK_PAR_MIN)
+    for (int64_t i = 0; i < n; i++)
+        dst[i] += src[i];
+}
+
+static void linear_cross_entropy_backward(ak_ctx *ctx, ak_node *n)
+{
+    ak_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
+    const lce_saved *sv = n->saved;
+    if (sv->count == 0)
+        return;
+    float *gx = ak_grad(ctx, x), *gw = ak_grad(ctx, w), *gb = b ? ak_grad(ctx, b) : NULL;
+    int64_t V = sv->V, in = sv->in;
+    float up = n->out->grad[0];
+    if (sv->pre_x || sv->pre_w || sv->pre_b) {
+        int fresh = up == 1.0f && (!gx || all_zero(gx, sv->rows * in)) && (!gw || all_zero(gw, V * in)) &&
+                    (!gb || all_zero(gb, V));
+        if (fresh) {
+            if (gx)
+                add_into(gx, sv->pre_x, sv->rows * in);
+            if (gw)
+                add_into(gw, sv->pre_w, V * in);
+            if (gb)
+                add_into(gb, sv->pre_b, V);
+            return;
+        }
+    }
+    double *acc = gb ? ak_arena_calloc(&ctx->arena, sizeof(double) * (size_t)V) : NULL;
+    if (gb && !acc) {
+        ak_ctx_fail(ctx, "linear_cross_entropy: out of memory for the bias gradient");
+        return;
+    }
+    float eps = n->farg[0];
+    float g = up / (float)sv->count;
+    float on = 1.0f - eps, off = eps / (float)V;
+    float *z = sv->scratch;
+    for (int64_t r0 = 0; r0 < sv->rows; r0 += sv->chunk) {
+        int64_t m = sv->rows - r0 < sv->chunk ? sv->rows - r0 : sv->chunk;
+        const float *xc = x->data + r0 * in;
+        lce_logits(xc, w, b, m, z);
+#pragma omp parallel for schedule(static) if (m * V >= AK_PAR_MIN)
+        for (int64_t r = 0; r < m; r++)
+            row_grad_write(z + r * V, z + r * V, V, sv->targets[r0 + r], sv->ignore, sv->lse[r0 + r], g, on, off);
+        lce_chunk_grads(z, xc, w, m, gx ? gx + r0 * in : NULL, 1.0f, gw, 1.0f, acc);
+    }
+    if (gb)
+        for (int64_t j = 0; j < V; j++)
+            gb[j] += (float)acc[j];
+}
+
+ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_tensor *bias,
+                                   const int32_t *targets, int32_t ignore_index, float smoothing, int64_t *count)
+{
+    if (count)
+        *count = 0;
+    if (!x || !w)
+        return NULL;
+    char s1[64], s2[64];
+    if (w->ndim != 2 || x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1] || w->shape[0] < 1 || w->shape[1] < 1)
+        return ak_ctx_fail(ctx, "linear_cross_entropy: expected x [..., in] and w [V, in] with V, in >= 1, got x %s "
+                           "and w %s",
+                           ak_shape_str(x, s1, sizeof s1), ak_shape_str(w, s2, sizeof s2));
+    int64_t V = w->shape[0], in = w->shape[1], rows = ak_rows(x);
+    if (bias && (bias->ndim != 1 || bias->shape[0] != V))
+        return ak_ctx_fail(ctx, "linear_cross_entropy: expected bias [%lld] for w %s, got bias %s", (long long)V,
+                           ak_shape_str(w, s1, sizeof s1), ak_shape_str(bias, s2, sizeof s2));
+    if (!(smoothing >= 0.0f && smoothing <= 1.0f))
+        return ak_ctx_fail(ctx, "linear_cross_entropy: expected smoothing in [0, 1], got %g", (double)smoothing);
+    if (rows > 0 && !targets)
+        return ak_ctx_fail(ctx, "linear_cross_entropy: targets is NULL for x %s", ak_shape_str(x, s1, sizeof s1));
+    int64_t cnt = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int32_t t = targets[r];
+        if (t == ignore_index)
+            continue;
+        if (t < 0 || t >= V)
+            return ak_ctx_fail(ctx,
+                               "linear_cross_entropy: target %d at row %lld is outside [0, %lld) and is not "
+                               "ignore_index %d (x %s)",
+                               (int)t, (long long)r, (long long)V, (int)ignore_index, ak_shape_str(x, s1, sizeof s1));
+        cnt++;
+    }
+    int64_t ch = lce_chunk(rows, V);
+    size_t nr = (size_t)(rows ? rows : 1);
+    ak_tensor *y = ak_tensor_zeros(ctx, 0, NULL);
+    if (!y)
+        return NULL;
+    lce_saved *sv = ak_arena_calloc(&ctx->arena, sizeof *sv);
+    float *lse = ak_arena_alloc(&ctx->arena, sizeof(float) * nr);
+    double *part = ak_arena_alloc(&ctx->arena, sizeof(double) * nr);
+    int32_t *tcopy = ak_arena_alloc(&ctx->arena, sizeof(int32_t) * nr);
+    float *z = ak_arena_alloc(&ctx->arena, sizeof(float) * (size_t)(ch ? ch : 1) * (size_t)V);
+    if (!sv || !lse || !part || !tcopy || !z)
+        return ak_ctx_fail(ctx, "linear_cross_entropy: out of memory for x %s and w %s", ak_shape_str(x, s1, sizeof s1),
+                           ak_shape_str(w, s2, sizeof s2));
+    if (rows)
+        memcpy(tcopy, targets, sizeof(int32_t) * (size_t)rows);
+    ak_tensor *ins[3] = {x, w, bias};
+    ak_node *node = ak_tape_record(ctx, y, "linear_cross_entropy", linear_cross_entropy_backward, bias ? 3 : 2, ins);
+    double *acc = NULL;
+    if (node && cnt) { /* precompute the gradients of the upstream-1 case */
+        sv->pre_x = x->requires_grad ? ak_arena_alloc(&ctx->arena, sizeof(float) * (size_t)(rows * in)) : NULL;
+        sv->pre_w = w->requires_grad ? ak_arena_alloc(&ctx->arena, sizeof(float) * (size_t)(V * in)) : NULL;
+        sv->pre_b = bias && bias->requires_grad ? ak_arena_alloc(&ctx->arena, sizeof(float) * (size_t)V) : NULL;
+        acc = sv->pre_b ? ak_arena_calloc(&ctx->arena, sizeof(double) * (size_t)V) : NULL;
+        if ((x->requires_grad && !sv->pre_x) || (w->requires_grad && !sv->pre_w) || (sv->pre_b && !acc))
+            return ak_ctx_fail(ctx, "linear_cross_entropy: out of memory for the gradients of x %s and w %s",
+                               ak_shape_str(x, s1, sizeof s1), ak_shape_str(w, s2, sizeof s2));
+    }
+    int pre = sv->pre_x || sv->pre_w || sv->pre_b;
+    double eps = smoothing;
+    float g = 1.0f / (float)(cnt ? cnt : 1), on = 1.0f - smoothing, off = smoothing / (float)V;
+    for (int64_t r0 = 0; r0 < rows; r0 += ch) {
+        int64_t m = rows - r0 < ch ? rows - r0 : ch;
+        const float *xc = x->data + r0 * in;
+        lce_logits(xc, w, bias, m, z);
+#pragma omp parallel for schedule(static) if (m * V >= AK_PAR_MIN)
+        for (int64_t r = 0; r < m; r++) {
+            float *zr = z + r * V;
+            part[r0 + r] = row_loss(zr, V, tcopy[r0 + r], ignore_index, eps, lse + r0 + r);
+            if (pre)
+                row_grad_write(zr, zr, V, tcopy[r0 + r], ignore_index, lse[r0 + r], g, on, off);
+        }
+        if (pre)
+            lce_chunk_grads(z, xc, w, m, sv->pre_x ? sv->pre_x + r0 * in : NULL, 0.0f, sv->pre_w, r0 ? 1.0f : 0.0f,
+                            acc);
+    }
+    if (sv->pre_b)
+        for (int64_t j = 0; j < V; j++)
+            sv->pre_b[j] = (float)acc[j];
+    double total = 0;
+    for (int64_t r = 0; r < rows; r++)
+        total += part[r];
+    y->data[0] = cnt ? (float)(total / (double)cnt) : 0.0f;
+    sv->targets = tcopy;
+    sv->lse = lse;
+    sv->scratch = z;
+    sv->ignore = ignore_index;
+    sv->count = cnt;
+    sv->rows = rows;
+    sv->in = in;
+    sv->V = V;
+    sv->chunk = ch;
+    if (count)
+        *count = cnt;
     if (node) {
         node->saved = sv;
         node->farg[0] = smoothing;

@@ -103,6 +103,13 @@ ak_tensor *ak_detach(ak_ctx *ctx, ak_tensor *x);
  * counted rows. */
 ak_tensor *ak_cross_entropy(ak_ctx *ctx, ak_tensor *logits, const int32_t *targets, int32_t ignore_index,
                             float smoothing, int64_t *count);
+/* ak_cross_entropy(ak_linear(x, w, bias), targets, ...) fused: the logits
+ * [rows, V] are computed a chunk of rows at a time and never kept (backward
+ * recomputes them), so neither they nor their gradient take memory. Same
+ * contract, shapes as ak_linear (w [V, in], bias [V] or NULL); values and
+ * gradients bitwise those of the composition. */
+ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_tensor *bias,
+                                   const int32_t *targets, int32_t ignore_index, float smoothing, int64_t *count);
 
 /* ---- select.c (no gradient) --------------------------------------------- */
 /* Index of the largest value of each row of the last axis (first on ties);
