@@ -289,3 +289,93 @@ Test(ops_fused, linear_cross_entropy_errors_name_the_op_and_shapes)
     cr_expect_null(ak_linear_cross_entropy(&c, NULL, w, NULL, tg, 0, 0, NULL));
     ak_ctx_free(&c);
 }
+
+/* ---- residual_dropout ------------------------------------------------- */
+
+static ak_tensor *f_residual_dropout(ak_ctx *c, ak_tensor *const *in, void *u)
+{
+    return ak_residual_dropout(c, in[0], in[1], *(const float *)u);
+}
+
+Test(ops_fused, residual_dropout_gradcheck_training_and_eval)
+{
+    for (int training = 0; training <= 1; training++) {
+        float p = 0.3f;
+        ak_gc_input in[2] = {th_in(th_rand(0, 48, -1, 1, 11), 2, ak_shape(6, 8), 1),
+                             th_in(th_rand(1, 48, -1, 1, 12), 2, ak_shape(6, 8), 1)};
+        ak_gc_opts o = TH_GC_OPTS;
+        o.training = training;
+        th_gradcheck(f_residual_dropout, &p, 2, in, o);
+    }
+}
+
+/* x + ak_dropout(f) and the fused op on the same context state: values and
+ * both gradients the same bits. */
+static void run_residual(int fused, int nthreads, int64_t n, float p, float *out)
+{
+    ak_set_threads(nthreads);
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 23);
+    c.training = 1;
+    c.step = 9;
+    c.dropout_calls = 3;
+    ak_tensor *x = ak_tensor_new(&c, 2, ak_shape(n / 7, 7)), *f = ak_tensor_new(&c, 2, ak_shape(n / 7, 7));
+    ak_rng r = ak_rng_make(4, 1);
+    for (int64_t i = 0; i < x->size; i++) {
+        x->data[i] = ak_rng_uniform_range(&r, -2, 2);
+        f->data[i] = ak_rng_uniform_range(&r, -2, 2);
+    }
+    x->requires_grad = f->requires_grad = 1;
+    ak_tensor *y = fused ? ak_residual_dropout(&c, x, f, p) : ak_add(&c, x, ak_dropout(&c, f, p));
+    cr_assert_not_null(y);
+    cr_expect_eq(c.dropout_calls, 4, "one call number per op");
+    int64_t m = y->size;
+    float *g = malloc(sizeof(float) * (size_t)m);
+    for (int64_t i = 0; i < m; i++)
+        g[i] = (float)(i % 11) - 5.0f;
+    ak_err err;
+    cr_assert_eq(ak_backward_seeded(&c, y, g, &err), 0, "%s", err.msg);
+    memcpy(out, y->data, sizeof(float) * (size_t)m);
+    memcpy(out + m, x->grad, sizeof(float) * (size_t)m);
+    memcpy(out + 2 * m, f->grad, sizeof(float) * (size_t)m);
+    free(g);
+    ak_ctx_free(&c);
+}
+
+Test(ops_fused, residual_dropout_is_bitwise_the_composition_for_1_2_4_threads)
+{
+    enum { N = 7 * 14287 }; /* parallel, and not a multiple of 64 */
+    static float ref[3 * N], got[3 * N];
+    run_residual(0, 1, N, 0.1f, ref);
+    int64_t dropped = 0;
+    for (int i = 0; i < N; i++)
+        dropped += ref[2 * N + i] == 0.0f;
+    cr_expect(dropped > N / 20 && dropped < N / 5, "dropped %lld of %d", (long long)dropped, N);
+    for (int t = 1; t <= 4; t *= 2) {
+        run_residual(1, t, N, 0.1f, got);
+        cr_expect(memcmp(ref, got, sizeof ref) == 0, "fused residual_dropout differs at %d threads", t);
+    }
+    ak_set_threads(1);
+}
+
+Test(ops_fused, residual_dropout_eval_is_add_and_errors)
+{
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 1);
+    ak_tensor *x = ak_tensor_from(&c, 1, ak_shape(3), (float[]){1, 2, 3}, 1);
+    ak_tensor *f = ak_tensor_from(&c, 1, ak_shape(3), (float[]){10, 20, 30}, 1);
+    ak_tensor *y = ak_residual_dropout(&c, x, f, 0.5f);
+    cr_assert_not_null(y);
+    cr_expect(y->data[0] == 11 && y->data[1] == 22 && y->data[2] == 33);
+    cr_expect_str_eq(y->node->op, "add");
+    cr_expect_eq(c.dropout_calls, 1);
+    ak_tensor *f2 = ak_tensor_zeros(&c, 1, ak_shape(4));
+    cr_expect_null(ak_residual_dropout(&c, x, f2, 0.1f));
+    cr_expect_str_eq(c.err.msg, "residual_dropout: expected x and f of the same shape, got x [3] and f [4]");
+    c.failed = 0;
+    cr_expect_null(ak_residual_dropout(&c, x, f, -0.1f));
+    cr_expect_str_eq(c.err.msg, "residual_dropout: expected p in [0, 1), got -0.1 for x [3]");
+    cr_expect_eq(c.dropout_calls, 1, "a failed call takes no number");
+    cr_expect_null(ak_residual_dropout(&c, x, NULL, 0.1f));
+    ak_ctx_free(&c);
+}

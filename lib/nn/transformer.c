@@ -115,7 +115,7 @@ static ak_tensor *ffn(ak_ctx *ctx, const tf_layer *l, float p, ak_tensor *x)
 }
 
 /* x + Drop(f) */
-static ak_tensor *residual(ak_ctx *ctx, ak_tensor *x, ak_tensor *f, float p) { return ak_add(ctx, x, ak_dropout(ctx, f, p)); }
+static ak_tensor *residual(ak_ctx *ctx, ak_tensor *x, ak_tensor *f, float p) { return ak_residual_dropout(ctx, x, f, p); }
 
 static ak_tensor *encode(ak_ctx *ctx, const ak_transformer *t, const int32_t *src, int64_t B, int64_t Ls,
                          const ak_tensor *src_mask, ak_attn_capture *cap)

@@ -202,3 +202,75 @@ ak_tensor *ak_dropout(ak_ctx *ctx, ak_tensor *x, float p)
         node->saved = sv;
     return y;
 }
+
+/* ---- residual_dropout: x + Drop(f) in one pass -------------------------- */
+
+/* y = x + keep * f / (1 - p):
+ *   dx += dy
+ *   df += keep * (0 + dy) / (1 - p)
+ * (bitwise ak_add's backward into a fresh buffer for Drop(f), then
+ * dropout's backward from it). */
+static void residual_dropout_backward(ak_ctx *ctx, ak_node *n)
+{
+    float *gx = ak_grad(ctx, n->in[0]), *gf = ak_grad(ctx, n->in[1]);
+    const drop_saved *sv = n->saved;
+    const float *dy = n->out->grad;
+    float scale = sv->scale;
+    int64_t m = n->out->size, nw = (m + 63) / 64;
+#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
+    for (int64_t w = 0; w < nw; w++) {
+        int64_t i0 = w * 64, k = m - i0 < 64 ? m - i0 : 64;
+        uint64_t bits = sv->keep[w];
+        if (gx)
+            for (int64_t j = 0; j < k; j++)
+                gx[i0 + j] += dy[i0 + j];
+        if (gf)
+            for (int64_t j = 0; j < k; j++)
+                gf[i0 + j] += bits >> j & 1 ? (0.0f + dy[i0 + j]) * scale : 0.0f;
+    }
+}
+
+ak_tensor *ak_residual_dropout(ak_ctx *ctx, ak_tensor *x, ak_tensor *f, float p)
+{
+    if (!x || !f)
+        return NULL;
+    if (!ak_same_shape(x, f)) {
+        char sx[64], sf[64];
+        return ak_ctx_fail(ctx, "residual_dropout: expected x and f of the same shape, got x %s and f %s",
+                           ak_shape_str(x, sx, sizeof sx), ak_shape_str(f, sf, sizeof sf));
+    }
+    uint64_t stream;
+    if (!take_call(ctx, "residual_dropout", f, p, &stream))
+        return NULL;
+    if (!ctx->training || p == 0.0f)
+        return ak_add(ctx, x, f);
+    ak_tensor *y = ak_tensor_new(ctx, x->ndim, x->shape);
+    int64_t m = x->size, nw = (m + 63) / 64;
+    uint64_t *keep = ak_arena_alloc(&ctx->arena, sizeof(uint64_t) * (size_t)(nw ? nw : 1));
+    drop_saved *sv = ak_arena_alloc(&ctx->arena, sizeof *sv);
+    if (!y)
+        return NULL;
+    if (!keep || !sv)
+        return ak_ctx_fail(ctx, "residual_dropout: out of memory for a mask of %lld elements", (long long)m);
+    uint64_t seed = ctx->seed;
+    float scale = 1.0f / (1.0f - p);
+    const float *px = x->data, *pf = f->data;
+    float *py = y->data;
+#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
+    for (int64_t w = 0; w < nw; w++) {
+        int64_t i0 = w * 64, n = m - i0 < 64 ? m - i0 : 64;
+        uint64_t bits = keep_word(seed, stream, w, p);
+        if (n < 64)
+            bits &= (UINT64_C(1) << n) - 1;
+        for (int64_t j = 0; j < n; j++)
+            py[i0 + j] = px[i0 + j] + (bits >> j & 1 ? pf[i0 + j] * scale : 0.0f);
+        keep[w] = bits;
+    }
+    sv->keep = keep;
+    sv->scale = scale;
+    ak_tensor *in[2] = {x, f};
+    ak_node *node = ak_tape_record(ctx, y, "residual_dropout", residual_dropout_backward, 2, in);
+    if (node)
+        node->saved = sv;
+    return y;
+}

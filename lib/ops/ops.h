@@ -78,6 +78,12 @@ ak_tensor *ak_dropout(ak_ctx *ctx, ak_tensor *x, float p);
  * it gives bitwise the same values and gradients as the composition. In
  * eval mode or with p == 0 it is ak_relu(x). */
 ak_tensor *ak_relu_dropout(ak_ctx *ctx, ak_tensor *x, float p);
+/* x + ak_dropout(f, p) fused (residual connections): one pass, no Drop(f)
+ * tensor, the mask kept as bits. x and f of the same shape. Takes one
+ * dropout call number like ak_dropout and gives bitwise the same values and
+ * gradients as the composition; in eval mode or with p == 0 it is
+ * ak_add(x, f). */
+ak_tensor *ak_residual_dropout(ak_ctx *ctx, ak_tensor *x, ak_tensor *f, float p);
 
 /* ---- shape.c ------------------------------------------------------------ */
 /* Same data, new shape (a view; -1 in one place infers that dimension). */
