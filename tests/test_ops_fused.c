@@ -379,3 +379,115 @@ Test(ops_fused, residual_dropout_eval_is_add_and_errors)
     cr_expect_null(ak_residual_dropout(&c, x, NULL, 0.1f));
     ak_ctx_free(&c);
 }
+
+/* ---- additive_scores -------------------------------------------------- */
+
+static ak_tensor *f_additive(ak_ctx *c, ak_tensor *const *in, void *u)
+{
+    int bias = *(const int *)u;
+    return ak_additive_scores(c, in[0], in[1], in[2], bias ? in[3] : NULL);
+}
+
+Test(ops_fused, additive_scores_gradcheck)
+{
+    for (int bias = 0; bias <= 1; bias++) {
+        ak_gc_input in[4] = {th_in(th_rand(0, 2 * 3 * 5, -1, 1, 31), 3, ak_shape(2, 3, 5), 1),
+                             th_in(th_rand(1, 2 * 4 * 5, -1, 1, 32), 3, ak_shape(2, 4, 5), 1),
+                             th_in(th_rand(2, 5, -1, 1, 33), 2, ak_shape(1, 5), 1),
+                             th_in(th_rand(3, 1, -1, 1, 34), 1, ak_shape(1), 1)};
+        th_gradcheck(f_additive, &bias, bias ? 4 : 3, in, TH_GC_OPTS);
+    }
+}
+
+/* The composition the op replaces, and the op: values and the gradients of
+ * q, k, v and bias, the same bits at 1, 2 and 4 threads. */
+static void run_additive(int fused, int nthreads, int64_t B, int64_t Lq, int64_t Lk, int64_t A, float *out)
+{
+    ak_set_threads(nthreads);
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 5);
+    ak_rng r = ak_rng_make(8, 3);
+    ak_tensor *q = ak_tensor_new(&c, 3, ak_shape(B, Lq, A)), *k = ak_tensor_new(&c, 3, ak_shape(B, Lk, A));
+    ak_tensor *v = ak_tensor_new(&c, 2, ak_shape(1, A)), *b = ak_tensor_new(&c, 1, ak_shape(1));
+    ak_tensor *all[4] = {q, k, v, b};
+    for (int t = 0; t < 4; t++) {
+        for (int64_t i = 0; i < all[t]->size; i++)
+            all[t]->data[i] = ak_rng_uniform_range(&r, -1.5f, 1.5f);
+        all[t]->requires_grad = 1;
+    }
+    ak_tensor *e;
+    if (fused) {
+        e = ak_additive_scores(&c, q, k, v, b);
+    } else {
+        ak_tensor *q4 = ak_reshape(&c, q, 4, ak_shape(B, Lq, 1, A)), *k4 = ak_reshape(&c, k, 4, ak_shape(B, 1, Lk, A));
+        e = ak_reshape(&c, ak_linear(&c, ak_tanh(&c, ak_add(&c, q4, k4)), v, b), 3, ak_shape(B, Lq, Lk));
+    }
+    cr_assert_not_null(e, "%s", c.err.msg);
+    float *g = malloc(sizeof(float) * (size_t)e->size);
+    for (int64_t i = 0; i < e->size; i++)
+        g[i] = (float)(i % 9) * 0.25f - 1.0f;
+    ak_err err;
+    cr_assert_eq(ak_backward_seeded(&c, e, g, &err), 0, "%s", err.msg);
+    float *o = out;
+    memcpy(o, e->data, sizeof(float) * (size_t)e->size);
+    o += e->size;
+    for (int t = 0; t < 4; t++) {
+        memcpy(o, all[t]->grad, sizeof(float) * (size_t)all[t]->size);
+        o += all[t]->size;
+    }
+    free(g);
+    ak_ctx_free(&c);
+}
+
+Test(ops_fused, additive_scores_is_bitwise_the_composition_for_1_2_4_threads)
+{
+    /* Lq 1 as in a decoder step and Lq 3 as over a whole sequence; sizes
+     * large enough for the parallel loops. */
+    static const int64_t shapes[2][4] = {{64, 1, 16, 256}, {8, 3, 20, 300}};
+    for (int s = 0; s < 2; s++) {
+        int64_t B = shapes[s][0], Lq = shapes[s][1], Lk = shapes[s][2], A = shapes[s][3];
+        size_t n = (size_t)(B * Lq * Lk + B * Lq * A + B * Lk * A + A + 1);
+        float *ref = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
+        run_additive(0, 1, B, Lq, Lk, A, ref);
+        for (int t = 1; t <= 4; t *= 2) {
+            run_additive(1, t, B, Lq, Lk, A, got);
+            cr_expect(memcmp(ref, got, sizeof(float) * n) == 0, "fused additive_scores differs (shape %d, %d threads)",
+                      s, t);
+        }
+        free(ref);
+        free(got);
+    }
+    ak_set_threads(1);
+}
+
+Test(ops_fused, additive_scores_error_names_shapes)
+{
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 1);
+    ak_tensor *q = ak_tensor_zeros(&c, 3, ak_shape(2, 1, 4)), *k = ak_tensor_zeros(&c, 3, ak_shape(2, 5, 3));
+    ak_tensor *v = ak_tensor_zeros(&c, 2, ak_shape(1, 4));
+    cr_expect_null(ak_additive_scores(&c, q, k, v, NULL));
+    cr_expect_str_eq(c.err.msg, "additive_scores: expected q [B, Lq, A], k [B, Lk, A], v [1, A] and bias [1] or none, "
+                                "got q [2, 1, 4], k [2, 5, 3], v [1, 4]");
+    cr_expect_null(ak_additive_scores(&c, NULL, k, v, NULL));
+    ak_ctx_free(&c);
+}
+
+Test(ops_fused, vtanhf_within_3_ulp_of_tanh_and_edge_cases)
+{
+    double worst = 0;
+    for (int i = -300000; i <= 300000; i++) {
+        float x = 12.0f * (float)i / 300000.0f;
+        double want = tanh((double)x);
+        if (want == 0.0)
+            continue;
+        double rel = fabs((double)ak_vtanhf(x) - want) / fabs(want);
+        worst = rel > worst ? rel : worst;
+    }
+    cr_expect_lt(worst, 3.0 * 1.1920929e-7, "max relative error %g", worst);
+    cr_expect_eq(ak_vtanhf(0.0f), 0.0f);
+    cr_expect(signbit(ak_vtanhf(-0.0f)));
+    cr_expect_eq(ak_vtanhf(INFINITY), 1.0f);
+    cr_expect_eq(ak_vtanhf(-100.0f), -1.0f);
+    cr_expect(isnan(ak_vtanhf(NAN)));
+}

@@ -98,15 +98,22 @@ void ak_arena_release(ak_arena *a, void *p, size_t bytes)
     a->free_head[k] = p;
 }
 
-void *ak_arena_calloc_recycled(ak_arena *a, size_t bytes)
+void *ak_arena_alloc_recycled(ak_arena *a, size_t bytes)
 {
     size_t r = round_up(bytes ? bytes : 1);
     int k = size_class(a, r, 0);
     if (k < 0 || !a->free_head[k])
-        return ak_arena_calloc(a, bytes);
+        return ak_arena_alloc(a, bytes);
     void *p = a->free_head[k];
     a->free_head[k] = *(void **)p;
-    memset(p, 0, bytes);
+    return p;
+}
+
+void *ak_arena_calloc_recycled(ak_arena *a, size_t bytes)
+{
+    void *p = ak_arena_alloc_recycled(a, bytes);
+    if (p)
+        memset(p, 0, bytes);
     return p;
 }
 

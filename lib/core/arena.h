@@ -52,6 +52,9 @@ void ak_arena_release(ak_arena *a, void *p, size_t bytes);
 /* Like ak_arena_calloc (zero-filled), but first reuses a released chunk of
  * exactly the same rounded size when there is one. */
 void *ak_arena_calloc_recycled(ak_arena *a, size_t bytes);
+/* The same without zeroing (uninitialised memory, like ak_arena_alloc): for
+ * scratch buffers an op fills, uses and releases again within one call. */
+void *ak_arena_alloc_recycled(ak_arena *a, size_t bytes);
 
 /* Invalidates everything allocated since the last reset. */
 void ak_arena_reset(ak_arena *a);

@@ -124,11 +124,9 @@ static ak_tensor *scores(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *q, ak
     int64_t B = q->shape[0], Lq = q->shape[1], Lk = mem.keys->shape[mem.keys->ndim - 2];
     switch (m->type) {
     case AK_ATTN_ADDITIVE: {
-        /* v^T tanh(W q_i + U k_j) for every (i, j): broadcast [B,Lq,1,A] + [B,1,Lk,A]. */
-        int64_t A = m->d_attn;
-        ak_tensor *wq = ak_reshape(ctx, ak_nn_linear_forward(ctx, &m->wq, q), 4, ak_shape(B, Lq, 1, A));
-        ak_tensor *uk = ak_reshape(ctx, mem.keys, 4, ak_shape(B, 1, Lk, A));
-        ak_tensor *e = ak_nn_linear_forward(ctx, &m->v, ak_tanh(ctx, ak_add(ctx, wq, uk)));
+        /* v^T tanh(W q_i + U k_j) + b_v for every (i, j), fused: nothing of
+         * size [B, Lq, Lk, A] is kept. */
+        ak_tensor *e = ak_additive_scores(ctx, ak_nn_linear_forward(ctx, &m->wq, q), mem.keys, m->v.w, m->v.b);
         return ak_reshape(ctx, e, 4, ak_shape(B, 1, Lq, Lk));
     }
     case AK_ATTN_DOT:

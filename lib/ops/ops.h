@@ -85,6 +85,14 @@ ak_tensor *ak_relu_dropout(ak_ctx *ctx, ak_tensor *x, float p);
  * ak_add(x, f). */
 ak_tensor *ak_residual_dropout(ak_ctx *ctx, ak_tensor *x, ak_tensor *f, float p);
 
+/* ---- additive.c --------------------------------------------------------- */
+/* Additive attention scores e[b, i, j] = v . tanh(q[b, i] + k[b, j]) + bias:
+ * q [B, Lq, A], k [B, Lk, A], v [1, A] (a Linear(A, 1) weight), bias [1] or
+ * NULL; output [B, Lq, Lk]. Bitwise ak_linear(ak_tanh(ak_add(q as
+ * [B,Lq,1,A], k as [B,1,Lk,A])), v, bias) in values and gradients, without
+ * keeping the [B, Lq, Lk, A] sum and tanh (backward recomputes the tanh). */
+ak_tensor *ak_additive_scores(ak_ctx *ctx, ak_tensor *q, ak_tensor *k, ak_tensor *v, ak_tensor *bias);
+
 /* ---- shape.c ------------------------------------------------------------ */
 /* Same data, new shape (a view; -1 in one place infers that dimension). */
 ak_tensor *ak_reshape(ak_ctx *ctx, ak_tensor *x, int ndim, const int64_t *shape);

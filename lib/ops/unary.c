@@ -2,6 +2,7 @@
  * reads whichever of x or y makes the derivative cheapest: tanh, sigmoid and
  * exp express theirs through the saved output y (the op's output tensor). */
 #include "ops/ops.h"
+#include "ops/vexp.h"
 
 #include "core/threads.h"
 
@@ -18,7 +19,7 @@ static inline float f_apply(int op, float x)
     switch (op) {
     case U_RELU: return x > 0.0f ? x : 0.0f;
     case U_GELU: return (float)(0.5 * x * (1.0 + erf(x * INV_SQRT2)));
-    case U_TANH: return tanhf(x);
+    case U_TANH: return ak_vtanhf(x);
     case U_SIGMOID: return 1.0f / (1.0f + expf(-x));
     case U_EXP: return expf(x);
     default: return logf(x);
@@ -95,6 +96,10 @@ static ak_tensor *unary(ak_ctx *ctx, int op, ak_tensor *x)
 #pragma omp parallel for simd schedule(static) if (m >= AK_PAR_MIN)
         for (int64_t i = 0; i < m; i++)
             py[i] = px[i] > 0.0f ? px[i] : 0.0f;
+    } else if (op == U_TANH) { /* GRU cells, additive attention: vectorized */
+#pragma omp parallel for simd schedule(static) if (m >= AK_PAR_MIN)
+        for (int64_t i = 0; i < m; i++)
+            py[i] = ak_vtanhf(px[i]);
     } else {
 #define FW(OP)                                                                                                      \
     _Pragma("omp parallel for schedule(static) if (m >= AK_PAR_MIN)") for (int64_t i = 0; i < m; i++) py[i] =      \

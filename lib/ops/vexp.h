@@ -10,6 +10,7 @@
 #ifndef AK_OPS_VEXP_H
 #define AK_OPS_VEXP_H
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -50,6 +51,24 @@ static inline float ak_vexpf(float x)
     yb &= ~under;
     memcpy(&y, &yb, sizeof y);
     return y;
+}
+
+/* tanh the same way (Cephes tanhf): |x| >= 0.625 as 1 - 2 / (e^{2|x|} + 1)
+ * with ak_vexpf, below that x + x^3 P(x^2); the sign put back. Vectorizes
+ * like ak_vexpf; max error a few ulp (tests/test_ops_fused.c). */
+static inline float ak_vtanhf(float x)
+{
+    float z = fabsf(x);
+    float e = ak_vexpf(z + z);
+    float big = 1.0f - 2.0f / (e + 1.0f);
+    float s = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * s + 2.06390887954e-2f;
+    p = p * s - 5.37397155531e-2f;
+    p = p * s + 1.33314422036e-1f;
+    p = p * s - 3.33332819422e-1f;
+    float small = p * s * z + z;
+    return copysignf(z >= 0.625f ? big : small, x);
 }
 
 #endif
