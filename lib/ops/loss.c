@@ -9,10 +9,11 @@
  * where a row is counted when its target is not ignore_index; loss = 0 when
  * no row is counted. The log-softmax is fused: per row one pass for the max
  * and sum_c z, one for sum_c exp(z - max); nothing of size [rows, V] is
- * materialised. Row losses are kept in double and summed in row order, so the
- * result does not depend on the thread count. The exponentials use the
- * vectorizable ak_vexpf (ops/vexp.h, ~1 ulp) in blocks of EXP_BLOCK, summed
- * in column order. */
+ * materialised (sum_c z only when eps > 0). Row losses are kept in double and
+ * summed in row order, so the result does not depend on the thread count. The
+ * exponentials use the vectorizable ak_vexpf (ops/vexp.h, ~1 ulp) in blocks
+ * of EXP_BLOCK, summed in double into SE_LANES fixed partial sums (column c
+ * into c % SE_LANES) combined in a fixed pairwise order. */
 #include "ops/ops.h"
 
 #include "core/threads.h"
@@ -22,7 +23,7 @@
 #include <math.h>
 #include <string.h>
 
-enum { EXP_BLOCK = 256 };
+enum { EXP_BLOCK = 256, SE_LANES = 8 };
 
 typedef struct ce_saved {
     int32_t *targets; /* copy, one per row */
@@ -40,21 +41,33 @@ static double row_loss(const float *z, int64_t V, int32_t t, int32_t ignore, dou
         return 0.0;
     }
     float mx = z[0];
-    double sz = 0;
-    for (int64_t c = 0; c < V; c++) {
+    for (int64_t c = 0; c < V; c++)
         mx = z[c] > mx ? z[c] : mx;
-        sz += z[c];
-    }
-    double se = 0;
+    double sz = 0; /* needed only for label smoothing */
+    if (eps > 0)
+        for (int64_t c = 0; c < V; c++)
+            sz += z[c];
+    /* sum_c exp(z_c - mx) in SE_LANES double partial sums (element c into
+     * lane c % SE_LANES, in order), combined pairwise in a fixed order: the
+     * same bits for any thread count, and the adds vectorise. */
+    double acc[SE_LANES] = {0};
     for (int64_t c0 = 0; c0 < V; c0 += EXP_BLOCK) {
         float e[EXP_BLOCK];
         int64_t w = V - c0 < EXP_BLOCK ? V - c0 : EXP_BLOCK;
 #pragma omp simd
         for (int64_t c = 0; c < w; c++)
             e[c] = ak_vexpf(z[c0 + c] - mx);
-        for (int64_t c = 0; c < w; c++)
-            se += e[c];
+        int64_t c = 0;
+        for (; c + SE_LANES <= w; c += SE_LANES)
+            for (int j = 0; j < SE_LANES; j++)
+                acc[j] += e[c + j];
+        for (int j = 0; c < w; c++, j++)
+            acc[j] += e[c];
     }
+    for (int h = SE_LANES / 2; h > 0; h /= 2)
+        for (int j = 0; j < h; j++)
+            acc[j] += acc[j + h];
+    double se = acc[0];
     double l = (double)mx + log(se);
     *lse = (float)l;
     double nll = l - z[t];
@@ -200,8 +213,8 @@ enum { LCE_KBLOCK = 256, LCE_SCRATCH = 1 << 21 /* floats, 8 MiB */ };
 typedef struct lce_saved {
     int32_t *targets;
     float *lse;
-    float *scratch;            /* CH x V, for the recomputing path */
-    float *pre_x, *pre_w;      /* precomputed gradients for upstream 1, or NULL */
+    float *scratch;       /* CH x V, for the recomputing path */
+    float *pre_x, *pre_w; /* precomputed gradients for upstream 1, or NULL */
     float *pre_b;
     int32_t ignore;
     int64_t count, rows, in, V, chunk;
@@ -327,8 +340,8 @@ static void linear_cross_entropy_backward(ak_ctx *ctx, ak_node *n)
             gb[j] += (float)acc[j];
 }
 
-ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_tensor *bias,
-                                   const int32_t *targets, int32_t ignore_index, float smoothing, int64_t *count)
+ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_tensor *bias, const int32_t *targets,
+                                   int32_t ignore_index, float smoothing, int64_t *count)
 {
     if (count)
         *count = 0;
@@ -336,7 +349,8 @@ ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_t
         return NULL;
     char s1[64], s2[64];
     if (w->ndim != 2 || x->ndim < 1 || x->shape[x->ndim - 1] != w->shape[1] || w->shape[0] < 1 || w->shape[1] < 1)
-        return ak_ctx_fail(ctx, "linear_cross_entropy: expected x [..., in] and w [V, in] with V, in >= 1, got x %s "
+        return ak_ctx_fail(ctx,
+                           "linear_cross_entropy: expected x [..., in] and w [V, in] with V, in >= 1, got x %s "
                            "and w %s",
                            ak_shape_str(x, s1, sizeof s1), ak_shape_str(w, s2, sizeof s2));
     int64_t V = w->shape[0], in = w->shape[1], rows = ak_rows(x);
