@@ -34,7 +34,7 @@ static inline ak_gc_input th_in(const float *data, int ndim, const int64_t *shap
  * off by O(1)). */
 #define TH_GC_OPTS ((ak_gc_opts){.h = 1e-2, .atol = 1e-3, .rtol = 1e-2})
 
-#define th_gradcheck(fn, user, n, ins, opts)                                                             \
+#define th_check_gradients(fn, user, n, ins, opts)                                                             \
     do {                                                                                                 \
         ak_gc_result res_;                                                                               \
         ak_err err_ = {{0}};                                                                             \

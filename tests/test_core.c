@@ -111,7 +111,7 @@ Test(autograd, gradients_accumulate_over_reuse)
 {
     ak_gc_input in[2] = {th_in(th_rand(0, 6, -1, 1, 5), 2, ak_shape(2, 3), 1),
                          th_in(th_rand(1, 6, -1, 1, 6), 2, ak_shape(2, 3), 1)};
-    th_gradcheck(f_twice, NULL, 2, in, TH_GC_OPTS);
+    th_check_gradients(f_twice, NULL, 2, in, TH_GC_OPTS);
 }
 
 /* An op with a deliberately wrong backward (factor 2 missing in d(x^2)). */

@@ -198,7 +198,7 @@ static void fix_crcs(unsigned char *b, size_t n)
 }
 
 /* Opens a crafted image; asserts refusal and that the message holds want. */
-static void refused(const void *b, size_t n, const char *want)
+static void check_refused(const void *b, size_t n, const char *want)
 {
     ak_err err = {{0}};
     ak_container *c = ak_container_open_mem(b, n, "f.ckpt", CK, "checkpoint", &err);
@@ -207,11 +207,11 @@ static void refused(const void *b, size_t n, const char *want)
     cr_assert(strncmp(err.msg, "f.ckpt: ", 8) == 0, "message does not name the file: %s", err.msg);
 }
 
-static void refused_payload(const pl *p, const char *want)
+static void check_refused_payload(const pl *p, const char *want)
 {
     static crafted f;
     craft(&f, CK, 1, 0, p->b, p->n, 0);
-    refused(f.b, f.n, want);
+    check_refused(f.b, f.n, want);
 }
 
 static const float T4[2 * 3 * 1 * 2] = {1.5f, -2.25f, 0.0f, -0.0f, 3e38f, 1e-45f,
@@ -687,14 +687,14 @@ Test(io_container, future_and_zero_versions_are_refused_by_name)
     unsigned char *b = small_file(&n);
     le32(b + 8, 2);
     fix_header_crc(b);
-    refused(b, n, "f.ckpt: written in container format version 2, this build reads versions up to 1");
+    check_refused(b, n, "f.ckpt: written in container format version 2, this build reads versions up to 1");
     /* The version is checked before the header CRC: a future header may be
      * laid out differently after its first 12 bytes. */
     le32(b + 8, 7);
-    refused(b, n, "version 7, this build reads versions up to 1");
+    check_refused(b, n, "version 7, this build reads versions up to 1");
     le32(b + 8, 0);
     fix_header_crc(b);
-    refused(b, n, "f.ckpt: invalid container format version 0");
+    check_refused(b, n, "f.ckpt: invalid container format version 0");
     free(b);
 }
 
@@ -704,7 +704,7 @@ Test(io_container, unknown_flags_are_refused)
     unsigned char *b = small_file(&n);
     le32(b + 12, 4);
     fix_header_crc(b);
-    refused(b, n, "f.ckpt: unknown header flags 0x00000004");
+    check_refused(b, n, "f.ckpt: unknown header flags 0x00000004");
     free(b);
 }
 
@@ -718,20 +718,20 @@ Test(io_container, absurd_lengths_in_the_header_are_refused_before_allocating)
     char want[200];
     snprintf(want, sizeof want, "f.ckpt: truncated: header says %llu bytes of payload, file has %llu",
              (unsigned long long)UINT64_MAX, (unsigned long long)(n - HS));
-    refused(b, n, want);
+    check_refused(b, n, want);
     le64(b + 24, clen - 1);
     fix_header_crc(b);
-    refused(b, n, "f.ckpt: corrupted: 1 unexpected bytes after the");
+    check_refused(b, n, "f.ckpt: corrupted: 1 unexpected bytes after the");
     le64(b + 24, clen);
     le64(b + 16, UINT64_MAX);
     fix_header_crc(b);
-    refused(b, n, "more than zlib can produce");
+    check_refused(b, n, "more than zlib can produce");
     le64(b + 16, clen * 1032 + 1);
     fix_header_crc(b);
-    refused(b, n, "more than zlib can produce");
+    check_refused(b, n, "more than zlib can produce");
     le64(b + 16, clen * 1032); /* possible in principle; the stream then ends early */
     fix_header_crc(b);
-    refused(b, n, "f.ckpt: corrupted: payload ends after");
+    check_refused(b, n, "f.ckpt: corrupted: payload ends after");
     free(b);
 }
 
@@ -803,15 +803,15 @@ Test(io_container, payload_crc_mismatch_is_reported_as_corruption)
     pl_u64(&p, "epoch", 1);
     static crafted f;
     craft(&f, CK, 1, 0, p.b, p.n, 1);
-    refused(f.b, f.n, "f.ckpt: corrupted: CRC mismatch");
+    check_refused(f.b, f.n, "f.ckpt: corrupted: CRC mismatch");
     /* Bad records in a file whose CRC does not match either: the CRC wins,
      * since the records are then not what was written. */
     pl q = {0};
     pl_head(&q, "x", 99, 0);
     craft(&f, CK, 1, 0, q.b, q.n, 1);
-    refused(f.b, f.n, "f.ckpt: corrupted: CRC mismatch");
+    check_refused(f.b, f.n, "f.ckpt: corrupted: CRC mismatch");
     craft(&f, CK, 1, 0, q.b, q.n, 0);
-    refused(f.b, f.n, "f.ckpt: record 'x' (#0): unknown type tag 99");
+    check_refused(f.b, f.n, "f.ckpt: record 'x' (#0): unknown type tag 99");
 }
 
 Test(io_container, zlib_stream_problems_are_refused)
@@ -826,26 +826,26 @@ Test(io_container, zlib_stream_problems_are_refused)
     memcpy(g + f.n, "JUNK", 4);
     le64(g + 24, rd64(g + 24) + 4);
     fix_crcs(g, f.n + 4);
-    refused(g, f.n + 4, "f.ckpt: corrupted: 4 bytes of compressed data after the end of the zlib stream");
+    check_refused(g, f.n + 4, "f.ckpt: corrupted: 4 bytes of compressed data after the end of the zlib stream");
     /* A stream that ends before its end marker: drop the adler32 trailer. */
     memcpy(g, f.b, f.n);
     le64(g + 24, rd64(g + 24) - 4);
     fix_crcs(g, f.n - 4);
-    refused(g, f.n - 4, "f.ckpt: corrupted: compressed data ends before the end of the zlib stream");
+    check_refused(g, f.n - 4, "f.ckpt: corrupted: compressed data ends before the end of the zlib stream");
     /* Declared payload longer than the stream inflates to. */
     memcpy(g, f.b, f.n);
     le64(g + 16, p.n + 1);
     fix_header_crc(g);
-    refused(g, f.n, "f.ckpt: corrupted: payload ends after 26 bytes, header says 27");
+    check_refused(g, f.n, "f.ckpt: corrupted: payload ends after 26 bytes, header says 27");
     /* Declared payload shorter: the stream goes on. */
     le64(g + 16, p.n - 1);
     fix_header_crc(g);
-    refused(g, f.n, "f.ckpt: ");
+    check_refused(g, f.n, "f.ckpt: ");
     /* A raw deflate stream instead of zlib. */
     memcpy(g, f.b, f.n);
     g[HS] = 0x00;
     fix_crcs(g, f.n);
-    refused(g, f.n, "corrupted");
+    check_refused(g, f.n, "corrupted");
 }
 
 /* --------------------------------------- records with valid CRCs */
@@ -856,7 +856,7 @@ Test(io_container, duplicate_keys_in_a_file_are_refused)
     pl_u64(&p, "epoch", 1);
     pl_u64(&p, "step", 2);
     pl_u64(&p, "epoch", 3);
-    refused_payload(&p, "f.ckpt: duplicate record 'epoch' (#0 and #2)");
+    check_refused_payload(&p, "f.ckpt: duplicate record 'epoch' (#0 and #2)");
 }
 
 Test(io_container, bad_record_structure_is_refused_with_a_reason)
@@ -868,64 +868,64 @@ Test(io_container, bad_record_structure_is_refused_with_a_reason)
     le32(b, 0);
     pl_bytes(&p, b, 4);
     pl_bytes(&p, "xxxxxxxxxxxxxxxxxxx", 20);
-    refused_payload(&p, "record #0 at payload offset 0: key length 0");
+    check_refused_payload(&p, "record #0 at payload offset 0: key length 0");
     p = (pl){0};
     pl_u64(&p, "ok", 5);
     le32(b, 0xffffffffu);
     pl_bytes(&p, b, 4);
     pl_bytes(&p, "xxxxxxxxxxxxxxxxxxx", 20);
-    refused_payload(&p, "record #1 at payload offset 23: key length 4294967295");
+    check_refused_payload(&p, "record #1 at payload offset 23: key length 4294967295");
     p = (pl){0};
     le32(b, 30);
     pl_bytes(&p, b, 4);
     pl_bytes(&p, "abcdefghijklmnopqrstuvwxyz", 26);
-    refused_payload(&p, "key length 30 (must be 1..1024 and fit in the 26 bytes left)");
+    check_refused_payload(&p, "key length 30 (must be 1..1024 and fit in the 26 bytes left)");
     /* fewer bytes left than any record */
     p = (pl){0};
     pl_u64(&p, "ok", 5);
     pl_bytes(&p, "\x01\x00\x00", 3);
-    refused_payload(&p, "record #1 at payload offset 23: only 3 bytes left, a record needs 14");
+    check_refused_payload(&p, "record #1 at payload offset 23: only 3 bytes left, a record needs 14");
     /* keys with NUL, control characters, invalid UTF-8 */
     p = (pl){0};
     pl_head(&p, "a", AK_REC_U64, 8);
     p.b[4] = 0;
     pl_bytes(&p, "12345678", 8);
-    refused_payload(&p, "key contains a NUL byte");
+    check_refused_payload(&p, "key contains a NUL byte");
     p = (pl){0};
     pl_u64(&p, "a\nb", 1);
-    refused_payload(&p, "key contains a control character");
+    check_refused_payload(&p, "key contains a control character");
     p = (pl){0};
     pl_u64(&p, "\xc3(", 1);
-    refused_payload(&p, "key is not valid UTF-8");
+    check_refused_payload(&p, "key is not valid UTF-8");
     /* unknown type tags: 0 and 8 */
     p = (pl){0};
     pl_head(&p, "z", 0, 0);
-    refused_payload(&p, "record 'z' (#0): unknown type tag 0");
+    check_refused_payload(&p, "record 'z' (#0): unknown type tag 0");
     p = (pl){0};
     pl_head(&p, "z", 8, 0);
-    refused_payload(&p, "record 'z' (#0): unknown type tag 8");
+    check_refused_payload(&p, "record 'z' (#0): unknown type tag 8");
     /* value lengths: absurd, past the end, wrong for the type */
     p = (pl){0};
     pl_head(&p, "big", AK_REC_BYTES, UINT64_MAX);
     pl_bytes(&p, "abc", 3);
-    refused_payload(&p, "record 'big': value of 18446744073709551615 bytes runs past the end of the payload (3 left)");
+    check_refused_payload(&p, "record 'big': value of 18446744073709551615 bytes runs past the end of the payload (3 left)");
     p = (pl){0};
     pl_head(&p, "n", AK_REC_F64, 7);
     pl_bytes(&p, "1234567", 7);
-    refused_payload(&p, "record 'n' (an f64) has a 7-byte value, expected 8");
+    check_refused_payload(&p, "record 'n' (an f64) has a 7-byte value, expected 8");
     p = (pl){0};
     pl_head(&p, "ids", AK_REC_I32S, 6);
     pl_bytes(&p, "123456", 6);
-    refused_payload(&p, "record 'ids': int32 array of 6 bytes (not a multiple of 4)");
+    check_refused_payload(&p, "record 'ids': int32 array of 6 bytes (not a multiple of 4)");
     /* strings that are not UTF-8 or hold NUL bytes */
     p = (pl){0};
     pl_head(&p, "s", AK_REC_STR, 3);
     pl_bytes(&p, "a\0b", 3);
-    refused_payload(&p, "record 's': string is not valid UTF-8 without NUL bytes");
+    check_refused_payload(&p, "record 's': string is not valid UTF-8 without NUL bytes");
     p = (pl){0};
     pl_head(&p, "s", AK_REC_STR, 2);
     pl_bytes(&p, "\xed\xa0", 2);
-    refused_payload(&p, "record 's': string is not valid UTF-8 without NUL bytes");
+    check_refused_payload(&p, "record 's': string is not valid UTF-8 without NUL bytes");
 }
 
 Test(io_container, bad_tensors_are_refused_without_overflow)
@@ -936,17 +936,17 @@ Test(io_container, bad_tensors_are_refused_without_overflow)
     pl_head(&p, "t", AK_REC_TENSOR, 4);
     le32(b, 5);
     pl_bytes(&p, b, 4);
-    refused_payload(&p, "record 't': tensor has 5 dimensions (at most 4)");
+    check_refused_payload(&p, "record 't': tensor has 5 dimensions (at most 4)");
     p = (pl){0};
     pl_head(&p, "t", AK_REC_TENSOR, 2);
     pl_bytes(&p, "ab", 2);
-    refused_payload(&p, "record 't': tensor value of 2 bytes is too short");
+    check_refused_payload(&p, "record 't': tensor value of 2 bytes is too short");
     p = (pl){0};
     pl_head(&p, "t", AK_REC_TENSOR, 12);
     le32(b, 2);
     le64(b + 4, 1);
     pl_bytes(&p, b, 12);
-    refused_payload(&p, "record 't': tensor value of 12 bytes cannot hold 2 dimensions");
+    check_refused_payload(&p, "record 't': tensor value of 12 bytes cannot hold 2 dimensions");
     /* dims whose product overflows 64 bits: 2^33 * 2^33 with 8 data bytes */
     p = (pl){0};
     pl_head(&p, "t", AK_REC_TENSOR, 4 + 16 + 8);
@@ -955,7 +955,7 @@ Test(io_container, bad_tensors_are_refused_without_overflow)
     le64(b + 12, 1ull << 33);
     le64(b + 20, 0);
     pl_bytes(&p, b, 28);
-    refused_payload(&p, "record 't': tensor dimension 0 is 8589934592, more than its 8 data bytes hold");
+    check_refused_payload(&p, "record 't': tensor dimension 0 is 8589934592, more than its 8 data bytes hold");
     /* a dimension above INT64_MAX, with a zero dimension before it */
     p = (pl){0};
     pl_head(&p, "t", AK_REC_TENSOR, 4 + 16);
@@ -963,7 +963,7 @@ Test(io_container, bad_tensors_are_refused_without_overflow)
     le64(b + 4, 0);
     le64(b + 12, 1ull << 63);
     pl_bytes(&p, b, 20);
-    refused_payload(&p, "record 't': tensor dimension 1 is 9223372036854775808");
+    check_refused_payload(&p, "record 't': tensor dimension 1 is 9223372036854775808");
     /* element count and data bytes disagree */
     p = (pl){0};
     pl_head(&p, "t", AK_REC_TENSOR, 4 + 8 + 12);
@@ -971,7 +971,7 @@ Test(io_container, bad_tensors_are_refused_without_overflow)
     le64(b + 4, 2);
     memset(b + 12, 0, 12);
     pl_bytes(&p, b, 24);
-    refused_payload(&p, "record 't': tensor of 2 elements has 12 data bytes, expected 8");
+    check_refused_payload(&p, "record 't': tensor of 2 elements has 12 data bytes, expected 8");
 }
 
 /* ------------------------------------------------------------- fuzzing */
@@ -1276,7 +1276,7 @@ Test(io_container, params_round_trip_in_declaration_order)
 }
 
 /* Loads c into p, expecting failure with exactly msg and p unchanged. */
-static void load_refused(const ak_container *c, ak_params *p, const char *msg)
+static void check_load_refused(const ak_container *c, ak_params *p, const char *msg)
 {
     float *before = malloc(sizeof(float) * (size_t)p->total);
     memcpy(before, p->data, sizeof(float) * (size_t)p->total);
@@ -1294,13 +1294,13 @@ Test(io_container, params_mismatches_are_named_and_nothing_is_loaded)
     ak_container *c = params_file(&file);
 
     model(&want, 256, 1, 2);
-    load_refused(c, &want,
+    check_load_refused(c, &want,
                  "m.ckpt: parameter 'enc.0.attn.q.weight' has shape [256, 128] in the file, the model expects "
                  "[256, 256]");
     ak_params_free(&want);
 
     model(&want, 128, 0, 2); /* the file has dec.out.bias, the model not */
-    load_refused(c, &want,
+    check_load_refused(c, &want,
                  "m.ckpt: the file has parameter 'dec.out.bias' (shape [10]) that the model does not declare");
     ak_params_free(&want);
     ak_container_close(c);
@@ -1309,12 +1309,12 @@ Test(io_container, params_mismatches_are_named_and_nothing_is_loaded)
     model(&file, 128, 0, 1);
     c = params_file(&file);
     model(&want, 256, 1, 2); /* wrong shape and a missing parameter */
-    load_refused(c, &want,
+    check_load_refused(c, &want,
                  "m.ckpt: parameter 'enc.0.attn.q.weight' has shape [256, 128] in the file, the model expects "
                  "[256, 256] (and 1 more parameter problem)");
     ak_params_free(&want);
     model(&want, 128, 1, 2);
-    load_refused(c, &want, "m.ckpt: parameter 'dec.out.bias' (shape [10] in the model) is missing from the file");
+    check_load_refused(c, &want, "m.ckpt: parameter 'dec.out.bias' (shape [10] in the model) is missing from the file");
     ak_params_free(&want);
     ak_container_close(c);
     ak_params_free(&file);
@@ -1342,7 +1342,7 @@ Test(io_container, params_record_of_the_wrong_type_is_refused)
     ak_container_writer_free(w);
     ak_container *c = ak_container_open_mem(b, n, "m.ckpt", CK, "checkpoint", &err);
     cr_assert_not_null(c);
-    load_refused(c, &p,
+    check_load_refused(c, &p,
                  "m.ckpt: record 'param/enc.0.attn.q.bias' is a string, expected a float32 tensor (and 1 more "
                  "parameter problem)");
     ak_container_close(c);

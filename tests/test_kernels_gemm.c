@@ -103,7 +103,7 @@ static double op_b(const gcase *g, const operands *o, int64_t k, int64_t j)
 
 /* Compares o->C with the double reference computed from A, B and C0; the
  * padding columns of C must be untouched (bitwise, NaN included). */
-static void check(const gcase *g, const operands *o, const char *what)
+static void check_batch(const gcase *g, const operands *o, const char *what)
 {
     for (int64_t i = 0; i < g->M; i++) {
         for (int64_t j = 0; j < g->N; j++) {
@@ -131,11 +131,11 @@ static void check(const gcase *g, const operands *o, const char *what)
     }
 }
 
-static void run_case(const gcase *g, const char *isa, uint64_t seed)
+static void check_case(const gcase *g, const char *isa, uint64_t seed)
 {
     operands o = make_operands(g, seed);
     ak_sgemm(g->ta, g->tb, g->M, g->N, g->K, g->alpha, o.A, o.lda, o.B, o.ldb, g->beta, o.C, o.ldc);
-    check(g, &o, isa);
+    check_batch(g, &o, isa);
     free_operands(&o);
 }
 
@@ -191,7 +191,7 @@ Test(gemm, awkward_shapes_all_layouts_all_paths)
             for (int b = 0; b < 5; b++)
                 for (int c = 0; c < 5; c++) {
                     gcase g = {t & 1, t >> 1, sizes[a], sizes[b], sizes[c], 1.0f, 0.0f, 0, 0};
-                    run_case(&g, isa, (uint64_t)(t * 125 + a * 25 + b * 5 + c));
+                    check_case(&g, isa, (uint64_t)(t * 125 + a * 25 + b * 5 + c));
                 }
 }
 
@@ -205,7 +205,7 @@ Test(gemm, every_edge_tile_width_stays_inside_c)
     for (int r = 0; r < 9; r++)
         for (int64_t n = 1; n <= 65; n++) {
             gcase g = {0, 0, rows[r], n, 5, 1.0f, r % 2 ? 0.5f : 0.0f, 3, 0};
-            run_case(&g, isa, (uint64_t)(50 + n));
+            check_case(&g, isa, (uint64_t)(50 + n));
         }
 }
 
@@ -223,7 +223,7 @@ Test(gemm, large_and_multi_block_shapes)
     for (int t = 0; t < 4; t++)
         for (int s = 0; s < 10; s++) {
             gcase g = {t & 1, t >> 1, shapes[s][0], shapes[s][1], shapes[s][2], 0.75f, 0.5f, 0, 0};
-            run_case(&g, isa, (uint64_t)(100 + s));
+            check_case(&g, isa, (uint64_t)(100 + s));
         }
 }
 
@@ -237,7 +237,7 @@ Test(gemm, alpha_beta_and_nan_filled_c)
         for (int i = 0; i < 5; i++) {
             /* beta == 0 with a NaN-filled C: C must not be read. */
             gcase g = {t & 1, t >> 1, 37, 45, 300, ab[i][0], ab[i][1], 0, ab[i][1] == 0.0f};
-            run_case(&g, isa, (uint64_t)(200 + i));
+            check_case(&g, isa, (uint64_t)(200 + i));
         }
 }
 
@@ -270,7 +270,7 @@ Test(gemm, leading_dimensions_larger_than_minimal)
     for (int t = 0; t < 4; t++)
         for (int pad = 1; pad <= 35; pad += 17) {
             gcase g = {t & 1, t >> 1, 41, 70, 290, 1.0f, 0.5f, pad, 0};
-            run_case(&g, isa, (uint64_t)(400 + pad));
+            check_case(&g, isa, (uint64_t)(400 + pad));
         }
 }
 
@@ -324,7 +324,7 @@ Test(gemm, batched_against_reference)
         float *C3 = alloc_fill((size_t)(3 * sc), &seed);
         ak_sgemm_batched(1, 1, g.M, g.N, g.K, 1.0f, o.A, o.lda, 0, B3, o.ldb, sb, 0.0f, C3, o.ldc, sc, 3);
         memcpy(o.C, C3 + sc, (size_t)sc * sizeof(float));
-        check(&g, &o, isa);
+        check_batch(&g, &o, isa);
         free(B3);
         free(C3);
         free_operands(&o);
@@ -427,9 +427,9 @@ Test(gemm, callable_inside_parallel_region)
 Test(gemm, release_then_reuse)
 {
     gcase g = {0, 0, 100, 90, 280, 1.0f, 0.0f, 0, 0};
-    run_case(&g, ak_sgemm_isa(), 1000);
+    check_case(&g, ak_sgemm_isa(), 1000);
     ak_sgemm_release();
     ak_sgemm_release(); /* idempotent */
-    run_case(&g, ak_sgemm_isa(), 1001);
+    check_case(&g, ak_sgemm_isa(), 1001);
     ak_sgemm_release();
 }

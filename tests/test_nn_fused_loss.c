@@ -33,7 +33,7 @@ static void loss_and_grads(ak_model_desc d, int fused, int threads, float *loss,
     ak_model_free(m);
 }
 
-static void check(ak_model_desc d)
+static void check_bitwise(ak_model_desc d)
 {
     ak_model *m = th_model(d, 7);
     int64_t total = ak_model_params(m)->total;
@@ -54,10 +54,10 @@ static void check(ak_model_desc d)
 
 Test(nn_fused_loss, transformer_model_loss_is_bitwise_forward_then_cross_entropy)
 {
-    check(th_tiny_transformer());
+    check_bitwise(th_tiny_transformer());
 }
 
 Test(nn_fused_loss, rnn_model_loss_is_bitwise_forward_then_cross_entropy)
 {
-    check(th_tiny_rnn(AK_CELL_GRU, AK_ATTN_ADDITIVE, 0, 1));
+    check_bitwise(th_tiny_rnn(AK_CELL_GRU, AK_ATTN_ADDITIVE, 0, 1));
 }

@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-static void crosscheck(const char *path)
+static void check_against_twin(const char *path)
 {
     fixture fx;
     fixture_open(&fx, path);
@@ -38,6 +38,6 @@ static void crosscheck(const char *path)
     fixture_close(&fx);
 }
 
-Test(nn_crosscheck, transformer_matches_pytorch_twin) { crosscheck("tests/fixtures/torch_transformer.txt"); }
+Test(nn_crosscheck, transformer_matches_pytorch_twin) { check_against_twin("tests/fixtures/torch_transformer.txt"); }
 
-Test(nn_crosscheck, gru_additive_matches_pytorch_twin) { crosscheck("tests/fixtures/torch_rnn.txt"); }
+Test(nn_crosscheck, gru_additive_matches_pytorch_twin) { check_against_twin("tests/fixtures/torch_rnn.txt"); }

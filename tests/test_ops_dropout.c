@@ -113,7 +113,7 @@ Test(ops_dropout, gradient_in_training_mode)
     ak_gc_input in = th_in(th_rand(0, 40, -1, 1, 1), 2, ak_shape(5, 8), 1);
     ak_gc_opts o = TH_GC_OPTS;
     o.training = 1;
-    th_gradcheck(f_drop, &p, 1, &in, o);
+    th_check_gradients(f_drop, &p, 1, &in, o);
 }
 
 Test(ops_dropout, backward_applies_the_forward_mask)

@@ -21,7 +21,7 @@ static void check_all(int nda, const int64_t *sa, int ndb, const int64_t *sb)
     ak_gc_input in[2] = {th_in(th_rand(0, ta.size, -1, 1, 1), nda, sa, 1),
                          th_in(th_rand(1, tb.size, 0.5f, 1.5f, 2), ndb, sb, 1)};
     for (int op = 0; op < 4; op++)
-        th_gradcheck(BINARY[op], NULL, 2, in, TH_GC_OPTS);
+        th_check_gradients(BINARY[op], NULL, 2, in, TH_GC_OPTS);
 }
 
 Test(ops_elementwise, gradients_same_shape) { check_all(2, ak_shape(3, 4), 2, ak_shape(3, 4)); }
@@ -45,7 +45,7 @@ Test(ops_elementwise, gradients_broadcast_4d_mask_like)
 Test(ops_elementwise, scale_gradient)
 {
     ak_gc_input in = th_in(th_rand(0, 6, -1, 1, 3), 2, ak_shape(2, 3), 1);
-    th_gradcheck(f_scale, NULL, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_scale, NULL, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_elementwise, broadcast_values)

@@ -34,7 +34,7 @@ Test(ops_fused, relu_dropout_gradcheck_training_and_eval)
         ak_gc_input in = th_in(away_from_zero(0, 48, 3), 2, ak_shape(6, 8), 1);
         ak_gc_opts o = TH_GC_OPTS;
         o.training = training;
-        th_gradcheck(f_relu_dropout, &p, 1, &in, o);
+        th_check_gradients(f_relu_dropout, &p, 1, &in, o);
     }
 }
 
@@ -172,7 +172,7 @@ Test(ops_fused, linear_cross_entropy_gradcheck_with_padding_and_smoothing)
             ak_gc_input in[3] = {th_in(th_rand(0, 30, -1, 1, 5), 3, ak_shape(2, 3, 5), 1),
                                  th_in(th_rand(1, 35, -1, 1, 6), 2, ak_shape(7, 5), 1),
                                  th_in(th_rand(2, 7, -1, 1, 7), 1, ak_shape(7), 1)};
-            th_gradcheck(f_lce, &k, bias ? 3 : 2, in, TH_GC_OPTS);
+            th_check_gradients(f_lce, &k, bias ? 3 : 2, in, TH_GC_OPTS);
         }
 }
 
@@ -305,7 +305,7 @@ Test(ops_fused, residual_dropout_gradcheck_training_and_eval)
                              th_in(th_rand(1, 48, -1, 1, 12), 2, ak_shape(6, 8), 1)};
         ak_gc_opts o = TH_GC_OPTS;
         o.training = training;
-        th_gradcheck(f_residual_dropout, &p, 2, in, o);
+        th_check_gradients(f_residual_dropout, &p, 2, in, o);
     }
 }
 
@@ -395,7 +395,7 @@ Test(ops_fused, additive_scores_gradcheck)
                              th_in(th_rand(1, 2 * 4 * 5, -1, 1, 32), 3, ak_shape(2, 4, 5), 1),
                              th_in(th_rand(2, 5, -1, 1, 33), 2, ak_shape(1, 5), 1),
                              th_in(th_rand(3, 1, -1, 1, 34), 1, ak_shape(1), 1)};
-        th_gradcheck(f_additive, &bias, bias ? 4 : 3, in, TH_GC_OPTS);
+        th_check_gradients(f_additive, &bias, bias ? 4 : 3, in, TH_GC_OPTS);
     }
 }
 

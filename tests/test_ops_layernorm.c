@@ -20,7 +20,7 @@ static ak_tensor *f_ln(ak_ctx *c, ak_tensor *const *in, void *u)
     return ak_layernorm(c, in[0], g, b, k->eps);
 }
 
-static void check(ln_case k, int ndim, const int64_t *shape, uint64_t seed)
+static void check_layernorm(ln_case k, int ndim, const int64_t *shape, uint64_t seed)
 {
     ak_tensor t = {0};
     ak_tensor_set_shape(&t, ndim, shape);
@@ -32,7 +32,7 @@ static void check(ln_case k, int ndim, const int64_t *shape, uint64_t seed)
         in[n++] = th_in(th_rand(1, D, 0.5f, 1.5f, seed + 1), 1, ak_shape(D), 1);
     if (k.beta)
         in[n++] = th_in(th_rand(2, D, -1, 1, seed + 2), 1, ak_shape(D), 1);
-    th_gradcheck(f_ln, &k, n, in, TH_GC_OPTS);
+    th_check_gradients(f_ln, &k, n, in, TH_GC_OPTS);
 }
 
 Test(ops_layernorm, values_match_double_reference_3d_affine)
@@ -80,24 +80,24 @@ Test(ops_layernorm, large_offset_keeps_precision)
 
 Test(ops_layernorm, gradient_3d_with_gamma_and_beta)
 {
-    check((ln_case){.gamma = 1, .beta = 1, .eps = 1e-5f}, 3, ak_shape(2, 3, 6), 10);
+    check_layernorm((ln_case){.gamma = 1, .beta = 1, .eps = 1e-5f}, 3, ak_shape(2, 3, 6), 10);
 }
 
 Test(ops_layernorm, gradient_3d_without_affine)
 {
-    check((ln_case){.eps = 1e-5f}, 3, ak_shape(2, 3, 6), 20);
+    check_layernorm((ln_case){.eps = 1e-5f}, 3, ak_shape(2, 3, 6), 20);
 }
 
 Test(ops_layernorm, gradient_gamma_only_and_beta_only)
 {
-    check((ln_case){.gamma = 1, .eps = 1e-3f}, 2, ak_shape(4, 5), 30);
-    check((ln_case){.beta = 1, .eps = 1e-3f}, 2, ak_shape(4, 5), 40);
+    check_layernorm((ln_case){.gamma = 1, .eps = 1e-3f}, 2, ak_shape(4, 5), 30);
+    check_layernorm((ln_case){.beta = 1, .eps = 1e-3f}, 2, ak_shape(4, 5), 40);
 }
 
 Test(ops_layernorm, gradient_many_rows_crosses_row_blocks)
 {
     /* 70 rows: three row blocks for the gamma/beta partials, the last partial. */
-    check((ln_case){.gamma = 1, .beta = 1, .eps = 1e-5f}, 3, ak_shape(7, 10, 3), 50);
+    check_layernorm((ln_case){.gamma = 1, .beta = 1, .eps = 1e-5f}, 3, ak_shape(7, 10, 3), 50);
 }
 
 Test(ops_layernorm, parameter_gradients_when_x_needs_none)

@@ -50,7 +50,7 @@ static void check_matmul_grads(int nbatch, const int64_t *batch, int b_shared)
                                  th_in(th_rand(1, prod(sb, ndb), -1, 1, 12), ndb, sb, 1)};
             mm_case mc = {ta, tb};
             /* Bilinear: central differences are exact up to float rounding. */
-            th_gradcheck(f_matmul, &mc, 2, in, TH_GC_OPTS);
+            th_check_gradients(f_matmul, &mc, 2, in, TH_GC_OPTS);
         }
 }
 
@@ -190,14 +190,14 @@ Test(ops_matmul, linear_gradients_3d_x_with_bias)
     ak_gc_input in[3] = {th_in(th_rand(0, 24, -1, 1, 31), 3, ak_shape(2, 3, 4), 1),
                          th_in(th_rand(1, 20, -1, 1, 32), 2, ak_shape(5, 4), 1),
                          th_in(th_rand(2, 5, -1, 1, 33), 1, ak_shape(5), 1)};
-    th_gradcheck(f_linear, (void *)1, 3, in, TH_GC_OPTS);
+    th_check_gradients(f_linear, (void *)1, 3, in, TH_GC_OPTS);
 }
 
 Test(ops_matmul, linear_gradients_3d_x_without_bias)
 {
     ak_gc_input in[2] = {th_in(th_rand(0, 24, -1, 1, 34), 3, ak_shape(2, 3, 4), 1),
                          th_in(th_rand(1, 20, -1, 1, 35), 2, ak_shape(5, 4), 1)};
-    th_gradcheck(f_linear, NULL, 2, in, TH_GC_OPTS);
+    th_check_gradients(f_linear, NULL, 2, in, TH_GC_OPTS);
 }
 
 /* y, dx, dw, dbias of linear by definition, in double. */

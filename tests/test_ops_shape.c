@@ -26,7 +26,7 @@ Test(ops_shape, reshape_then_op_gradient)
 {
     ak_gc_input in[2] = {th_in(th_rand(0, 24, -1, 1, 1), 3, ak_shape(2, 3, 4), 1),
                          th_in(th_rand(1, 4, -1, 1, 2), 1, ak_shape(4), 0)};
-    th_gradcheck(f_reshape_mul, NULL, 2, in, TH_GC_OPTS);
+    th_check_gradients(f_reshape_mul, NULL, 2, in, TH_GC_OPTS);
 }
 
 Test(ops_shape, reshape_is_a_view_sharing_the_gradient_buffer)
@@ -90,13 +90,13 @@ static ak_tensor *f_transpose(ak_ctx *c, ak_tensor *const *in, void *u)
 Test(ops_shape, permute_4d_gradient)
 {
     ak_gc_input in = th_in(th_rand(0, 120, -1, 1, 3), 4, ak_shape(2, 3, 4, 5), 1);
-    th_gradcheck(f_permute, NULL, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_permute, NULL, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_shape, transpose_gradient)
 {
     ak_gc_input in = th_in(th_rand(0, 24, -1, 1, 4), 3, ak_shape(2, 3, 4), 1);
-    th_gradcheck(f_transpose, NULL, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_transpose, NULL, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_shape, permute_4d_values)
@@ -159,7 +159,7 @@ Test(ops_shape, concat_five_on_middle_axis_gradient)
         in[i] = th_in(th_rand(i, 2 * len[i] * 3, -1, 1, 10 + (uint64_t)i), 3, ak_shape(2, len[i], 3), 1);
     /* One input without gradient: its slot must be skipped, not written. */
     in[2].requires_grad = 0;
-    th_gradcheck(f_concat5, NULL, 5, in, TH_GC_OPTS);
+    th_check_gradients(f_concat5, NULL, 5, in, TH_GC_OPTS);
 }
 
 Test(ops_shape, concat_values_every_axis)
@@ -228,7 +228,7 @@ Test(ops_shape, slice_gradient_each_axis)
     ak_gc_input in = th_in(th_rand(0, 60, -1, 1, 6), 3, ak_shape(3, 4, 5), 1);
     const slice_case cases[] = {{0, 1, 2}, {1, 1, 2}, {2, 2, 3}, {-1, 0, 1}};
     for (int i = 0; i < 4; i++)
-        th_gradcheck(f_slice, (void *)&cases[i], 1, &in, TH_GC_OPTS);
+        th_check_gradients(f_slice, (void *)&cases[i], 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_shape, slice_values_each_axis)

@@ -131,14 +131,14 @@ Test(ops_softmax, large_logits_stay_finite)
 Test(ops_softmax, gradient_unmasked)
 {
     ak_gc_input in = th_in(th_rand(0, 15, -2, 2, 1), 2, ak_shape(3, 5), 1);
-    th_gradcheck(f_softmax, &(sm_case){.scale = 1.0f}, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &(sm_case){.scale = 1.0f}, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_softmax, gradient_scale_not_one)
 {
     ak_gc_input in = th_in(th_rand(0, 24, -2, 2, 2), 3, ak_shape(2, 3, 4), 1);
-    th_gradcheck(f_softmax, &(sm_case){.scale = 0.35f}, 1, &in, TH_GC_OPTS);
-    th_gradcheck(f_softmax, &(sm_case){.scale = -1.7f}, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &(sm_case){.scale = 0.35f}, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &(sm_case){.scale = -1.7f}, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_softmax, gradient_key_padding_mask_broadcast_over_heads)
@@ -147,7 +147,7 @@ Test(ops_softmax, gradient_key_padding_mask_broadcast_over_heads)
     key_padding(m, 2, 4, (int[]){4, 2});
     sm_case k = {.scale = 0.5f, .mask_ndim = 4, .mask_shape = {2, 1, 1, 4}, .mask = m};
     ak_gc_input in = th_in(th_rand(0, 48, -2, 2, 3), 4, ak_shape(2, 2, 3, 4), 1);
-    th_gradcheck(f_softmax, &k, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &k, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_softmax, gradient_causal_mask_2d)
@@ -156,7 +156,7 @@ Test(ops_softmax, gradient_causal_mask_2d)
     causal(m, 4);
     sm_case k = {.scale = 1.3f, .mask_ndim = 2, .mask_shape = {4, 4}, .mask = m};
     ak_gc_input in = th_in(th_rand(0, 32, -2, 2, 4), 3, ak_shape(2, 4, 4), 1);
-    th_gradcheck(f_softmax, &k, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &k, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_softmax, gradient_per_batch_query_key_mask)
@@ -167,7 +167,7 @@ Test(ops_softmax, gradient_per_batch_query_key_mask)
         m[i] = (i % 3) > (i / 3 % 3) ? -INFINITY : (i % 5 == 0 ? -0.5f : 0.0f);
     sm_case k = {.scale = 0.8f, .mask_ndim = 4, .mask_shape = {2, 1, 3, 3}, .mask = m};
     ak_gc_input in = th_in(th_rand(0, 36, -2, 2, 5), 4, ak_shape(2, 2, 3, 3), 1);
-    th_gradcheck(f_softmax, &k, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &k, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_softmax, fully_masked_row_gives_zeros_and_zero_gradient)
@@ -198,17 +198,17 @@ Test(ops_softmax, fully_masked_row_gives_zeros_and_zero_gradient)
     /* And the gradient check agrees (the masked rows' numeric gradient is 0). */
     sm_case k = {.scale = 1.0f, .mask_ndim = 3, .mask_shape = {2, 1, 4}, .mask = m};
     ak_gc_input in = th_in(th_rand(0, 16, -2, 2, 6), 3, ak_shape(2, 2, 4), 1);
-    th_gradcheck(f_softmax, &k, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &k, 1, &in, TH_GC_OPTS);
     k.log = 1;
-    th_gradcheck(f_softmax, &k, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &k, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_softmax, log_softmax_gradient_unmasked_and_scaled)
 {
     ak_gc_input in = th_in(th_rand(0, 24, -2, 2, 8), 2, ak_shape(4, 6), 1);
     sm_case k1 = {.log = 1, .scale = 1.0f}, k2 = {.log = 1, .scale = 0.6f};
-    th_gradcheck(f_softmax, &k1, 1, &in, TH_GC_OPTS);
-    th_gradcheck(f_softmax, &k2, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &k1, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &k2, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_softmax, log_softmax_gradient_causal_mask)
@@ -217,7 +217,7 @@ Test(ops_softmax, log_softmax_gradient_causal_mask)
     causal(m, 3);
     sm_case k = {.log = 1, .scale = 0.9f, .mask_ndim = 2, .mask_shape = {3, 3}, .mask = m};
     ak_gc_input in = th_in(th_rand(0, 18, -2, 2, 9), 3, ak_shape(2, 3, 3), 1);
-    th_gradcheck(f_softmax, &k, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_softmax, &k, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_softmax, log_softmax_masked_entries_get_no_gradient)

@@ -14,7 +14,7 @@ static ak_tensor *f_unary(ak_ctx *c, ak_tensor *const *in, void *u)
 static void check_grad(unary_fn f, const float *x, int64_t n)
 {
     ak_gc_input in = th_in(x, 2, ak_shape(2, n / 2), 1);
-    th_gradcheck(f_unary, &f, 1, &in, TH_GC_OPTS);
+    th_check_gradients(f_unary, &f, 1, &in, TH_GC_OPTS);
 }
 
 Test(ops_unary, relu_gradient_away_from_kink)

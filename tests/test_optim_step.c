@@ -66,7 +66,7 @@ static void expect_rest_zero(const fixture *f, const ak_optim *o)
 
 /* Runs 3 steps of cfg and compares w (and the state buffers when given)
  * with want_p[t] (want_buf[b][t]) after each step t. */
-static void run3(const ak_optim_cfg *cfg, const double want_p[3][3], const double want_buf[][3][3])
+static void check_three_steps(const ak_optim_cfg *cfg, const double want_p[3][3], const double want_buf[][3][3])
 {
     fixture f;
     fixture_init(&f);
@@ -94,7 +94,7 @@ Test(optim_step, sgd_plain_matches_hand_values)
      *   step 3: [0.95 + 0.03, -1.99 - 0.02, 0.52 - 0]  = [0.98, -2.01, 0.52] */
     const double want[3][3] = {{0.99, -1.98, 0.47}, {0.95, -1.99, 0.52}, {0.98, -2.01, 0.52}};
     ak_optim_cfg cfg = ak_sgd_cfg(0.1, 0.0);
-    run3(&cfg, want, NULL);
+    check_three_steps(&cfg, want, NULL);
 }
 
 Test(optim_step, sgd_momentum_weight_decay_matches_hand_values)
@@ -115,7 +115,7 @@ Test(optim_step, sgd_momentum_weight_decay_matches_hand_values)
         {{0.11, -0.22, 0.305}, {0.50889, -0.11778, -0.220805}, {0.16738211, 0.07433578, -0.193808695}}};
     ak_optim_cfg cfg = ak_sgd_cfg(0.1, 0.9);
     cfg.weight_decay = 0.01;
-    run3(&cfg, want, buf);
+    check_three_steps(&cfg, want, buf);
 }
 
 Test(optim_step, sgd_nesterov_matches_hand_values)
@@ -133,7 +133,7 @@ Test(optim_step, sgd_nesterov_matches_hand_values)
     const double buf[1][3][3] = {{{0.1, -0.2, 0.3}, {0.49, -0.08, -0.23}, {0.141, 0.128, -0.207}}};
     ak_optim_cfg cfg = ak_sgd_cfg(0.1, 0.9);
     cfg.nesterov = 1;
-    run3(&cfg, want, buf);
+    check_three_steps(&cfg, want, buf);
 }
 
 /* Adam and AdamW below use lr 0.1, betas (0.9, 0.98), eps 0.01, wd 0.1. The
@@ -176,7 +176,7 @@ Test(optim_step, adam_l2_matches_hand_values)
          {0.00559533787, 0.00329887924, 0.00662789043},
          {0.006439748, 0.0032391614, 0.00653077273}}};
     ak_optim_cfg cfg = adam_cfg(AK_OPTIM_ADAM);
-    run3(&cfg, want, buf);
+    check_three_steps(&cfg, want, buf);
 }
 
 Test(optim_step, adamw_matches_hand_values)
@@ -200,7 +200,7 @@ Test(optim_step, adamw_matches_hand_values)
                                   {0.003396, 0.000984, 0.006764},
                                   {0.00512808, 0.00176432, 0.00662872}}};
     ak_optim_cfg cfg = adam_cfg(AK_OPTIM_ADAMW);
-    run3(&cfg, want, buf);
+    check_three_steps(&cfg, want, buf);
 }
 
 Test(optim_step, adamw_is_adam_after_decoupled_decay_bitwise)
@@ -368,7 +368,7 @@ static void big_grad(ak_params *p, int t)
     memcpy(p->items[1]->grad, th_rand(1, BIG_B, -1, 1, 200 + (uint64_t)t), BIG_B * sizeof(float));
 }
 
-static void round_trip(ak_optim_cfg cfg)
+static void check_round_trip(ak_optim_cfg cfg)
 {
     ak_params ref, run;
     big_init(&ref);
@@ -425,13 +425,13 @@ Test(optim_step, state_round_trip_continues_bitwise)
     ak_optim_cfg c = ak_sgd_cfg(0.05, 0.9);
     c.nesterov = 1;
     c.weight_decay = 1e-3;
-    round_trip(c);
+    check_round_trip(c);
     c = ak_adam_cfg(1e-2);
     c.weight_decay = 1e-3;
-    round_trip(c);
+    check_round_trip(c);
     /* Adam's bias correction depends on the restored step count: forgetting
      * to restore it would change every value. */
-    round_trip(ak_adamw_cfg(1e-2, 0.1));
+    check_round_trip(ak_adamw_cfg(1e-2, 0.1));
 }
 
 static void run_threads(int threads, ak_params *p)
