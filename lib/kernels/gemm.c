@@ -298,26 +298,32 @@ static int64_t wait_until(atomic_llong *done, long long target)
     return now_ns() - t0;
 }
 
-/* Back-off after a stalled threaded run. When the master waited in one call
- * more than STALL_NS plus twice its longest task (a wait for a working thread
- * lasts at most about one task), a team thread was descheduled: the machine
- * is oversubscribed, and waking a thread there costs a scheduler time slice
- * (milliseconds) per call. Calls then run
- * serially for a back-off window that doubles with each stall (10 ms to 1 s)
- * and resets after a threaded run without one. Only speed depends on this
- * state: serial and threaded runs give the same bits. */
-enum { STALL_NS = 1000000 };
+/* Back-off after stalled threaded runs. When the master waited in one call
+ * (fork and join included) more than STALL_NS plus twice its longest task (a wait for a working thread
+ * lasts at most about one task), a team thread was descheduled. One such call
+ * happens on a quiet machine too (a daemon, another library's spinning
+ * threads), so only the second in a row counts: the machine is then
+ * oversubscribed, and waking a thread there costs a scheduler time slice
+ * (milliseconds) per call. Calls then run serially for a back-off window that
+ * doubles with each further stall (5 ms to 500 ms) and resets after a
+ * threaded run without one. Only speed depends on this state: serial and
+ * threaded runs give the same bits. */
+enum { STALL_NS = 1000000, STALLS_TO_BACK_OFF = 2 };
 static atomic_llong g_serial_until; /* now_ns() before which to run serially */
 static atomic_llong g_backoff_ns;
+static atomic_int g_stalls; /* consecutive stalled threaded runs */
 
 static void note_threaded_run(int64_t waited_ns, int64_t longest_task_ns)
 {
     if (waited_ns <= STALL_NS + 2 * longest_task_ns) {
+        atomic_store_explicit(&g_stalls, 0, memory_order_relaxed);
         atomic_store_explicit(&g_backoff_ns, 0, memory_order_relaxed);
         return;
     }
+    if (atomic_fetch_add_explicit(&g_stalls, 1, memory_order_relaxed) + 1 < STALLS_TO_BACK_OFF)
+        return;
     long long b = atomic_load_explicit(&g_backoff_ns, memory_order_relaxed);
-    b = b < 10000000 ? 10000000 : b >= 500000000 ? 1000000000 : 2 * b;
+    b = b < 5000000 ? 5000000 : b >= 250000000 ? 500000000 : 2 * b;
     atomic_store_explicit(&g_backoff_ns, b, memory_order_relaxed);
     atomic_store_explicit(&g_serial_until, now_ns() + b, memory_order_relaxed);
 }
@@ -335,12 +341,12 @@ static int backing_off(void)
     return until != 0 && !atomic_load_explicit(&g_backoff_off, memory_order_relaxed) && now_ns() < until;
 }
 
-/* The end of a threaded run: every thread meets here (yielding, since the
- * join's own wait spins) and the master reports how long it waited. */
-static int64_t meet(gemm_sync *sy, int64_t waited)
+/* The end of a threaded run: every thread meets here, yielding, since the
+ * join's own wait spins. */
+static void meet(gemm_sync *sy)
 {
     atomic_fetch_add(&sy->left, 1);
-    return waited + wait_until(&sy->left, omp_get_num_threads());
+    wait_until(&sy->left, omp_get_num_threads());
 }
 
 static void init_sync(gemm_sync *sy)
@@ -357,41 +363,50 @@ static void gemm_parallel(const gemm_prob *g, const ak_gemm_isa_desc *d, const g
 {
     gemm_sync sy;
     init_sync(&sy);
-    int64_t waited = 0, longest = 0; /* by the master */
-#pragma omp parallel num_threads(nt) shared(sy, waited, longest)
+    /* The master's time in the call minus its time packing and computing is
+     * its waiting, including what the fork and the join cost (a worker that
+     * the OS has not yet put back in the pool stalls the next fork). */
+    int64_t start = now_ns(), work = 0, longest = 0;
+#pragma omp parallel num_threads(nt) shared(sy, work, longest)
     {
         long long pack_end = 0, task_end = 0;
-        int64_t w = 0, lt = 0;
+        int64_t wk = 0, lt = 0;
         int master = omp_get_thread_num() == 0;
         for (int64_t jc = 0; jc < g->N; jc += pl->ncc)
             for (int64_t k0 = 0; k0 < g->K; k0 += pl->ks)
                 for (int64_t ic = 0; ic < g->M; ic += pl->mcc) {
                     gemm_block bk = make_block(g, d, pl, jc, k0, ic);
                     /* The previous block's tasks still read the buffers. */
-                    w += wait_until(&sy.done_task, task_end);
+                    wait_until(&sy.done_task, task_end);
                     long long p0 = pack_end, t0 = task_end, i;
                     pack_end += bk.nq * (bk.npa + bk.npb);
                     task_end += bk.tm * bk.tn;
+                    int64_t ts = master ? now_ns() : 0;
                     while ((i = claim(&sy.next_pack, pack_end)) >= 0) {
                         pack_item(g, d, &bk, ap, bp, i - p0);
                         atomic_fetch_add_explicit(&sy.done_pack, 1, memory_order_release);
                     }
-                    w += wait_until(&sy.done_pack, pack_end);
+                    if (master)
+                        wk += now_ns() - ts;
+                    wait_until(&sy.done_pack, pack_end);
                     while ((i = claim(&sy.next_task, task_end)) >= 0) {
-                        int64_t ts = master ? now_ns() : 0;
+                        ts = master ? now_ns() : 0;
                         run_task(g, d, &bk, ap, bp, i - t0);
-                        if (master)
-                            lt = max64(lt, now_ns() - ts);
+                        if (master) {
+                            int64_t dt = now_ns() - ts;
+                            wk += dt;
+                            lt = max64(lt, dt);
+                        }
                         atomic_fetch_add_explicit(&sy.done_task, 1, memory_order_release);
                     }
                 }
-        w = meet(&sy, w);
+        meet(&sy);
         if (master) {
-            waited = w;
+            work = wk;
             longest = lt;
         }
     }
-    note_threaded_run(waited, longest);
+    note_threaded_run(now_ns() - start - work, longest);
 }
 
 /* Threads worth using: none extra below 2 MFLOP (under 10 microseconds on
@@ -503,11 +518,11 @@ void ak_sgemm_batched(int ta, int tb, int64_t M, int64_t N, int64_t K, float alp
         /* Products claimed one at a time, as tasks are in gemm_parallel. */
         gemm_sync sy;
         init_sync(&sy);
-        int64_t waited = 0, longest = 0;
-#pragma omp parallel num_threads((int)min64(nt, batch)) shared(sy, waited, longest)
+        int64_t start = now_ns(), work = 0, longest = 0;
+#pragma omp parallel num_threads((int)min64(nt, batch)) shared(sy, work, longest)
         {
             int master = omp_get_thread_num() == 0;
-            int64_t lt = 0;
+            int64_t wk = 0, lt = 0;
             long long i;
             while ((i = claim(&sy.next_task, batch)) >= 0) {
                 gemm_prob gi = g;
@@ -516,16 +531,19 @@ void ak_sgemm_batched(int ta, int tb, int64_t M, int64_t N, int64_t K, float alp
                 gi.C = g.C + i * sc;
                 int64_t ts = master ? now_ns() : 0;
                 gemm_one(&gi, d, 1);
-                if (master)
-                    lt = max64(lt, now_ns() - ts);
+                if (master) {
+                    int64_t dt = now_ns() - ts;
+                    wk += dt;
+                    lt = max64(lt, dt);
+                }
             }
-            int64_t w = meet(&sy, 0);
+            meet(&sy);
             if (master) {
-                waited = w;
+                work = wk;
                 longest = lt;
             }
         }
-        note_threaded_run(waited, longest);
+        note_threaded_run(now_ns() - start - work, longest);
     } else {
         for (int64_t i = 0; i < batch; i++) {
             gemm_prob gi = g;
