@@ -19,11 +19,11 @@
  * Threads: OpenMP over M x N tiles (and over the batch in ak_sgemm_batched
  * when the single products are too small to split). Called from inside an
  * active omp parallel region, it runs serially on the calling thread, so it is
- * safe to call from many threads at once. On an oversubscribed machine, a
- * threaded call that stalls waiting for a descheduled thread makes the
- * following calls serial for a window that grows from 10 ms to 1 s (and
- * resets after a threaded call without a stall): this changes speed only,
- * never the bits.
+ * safe to call from many threads at once. On an oversubscribed machine, two
+ * threaded calls in a row that stall waiting for a descheduled thread make
+ * the following calls serial for a window that grows from 5 ms to 500 ms
+ * (and resets after a threaded call without a stall): this changes speed
+ * only, never the bits.
  *
  * Memory: packing buffers (about 16 MiB at most) belong to the calling
  * thread; they are created on first use, grown on demand and reused, so
