@@ -1,4 +1,5 @@
 /* bin/attnview's command line (decode/attnview_opts.h). */
+#include "decode/cli_opt.h"
 #include "decode/attnview_opts.h"
 
 #include "decode/infer_opts.h"
@@ -51,14 +52,6 @@ static const char *const VALUED[] = {"--probe", "--kind", "--mode", "--layer", "
                                      "--png",   "--ppm",  "--cell", "--stat",  "--compare", NULL};
 static const char *const FLAGS[] = {"--list", "--stats", "--ansi", "--help", "-h", NULL};
 
-static int in_list(const char *const *l, const char *s, size_t n)
-{
-    for (int i = 0; l[i]; i++)
-        if (strlen(l[i]) == n && strncmp(l[i], s, n) == 0)
-            return 1;
-    return 0;
-}
-
 int ak_attnview_parse(int argc, char **argv, ak_attnview_opts *o, ak_err *err)
 {
     memset(o, 0, sizeof *o);
@@ -81,25 +74,10 @@ int ak_attnview_parse(int argc, char **argv, ak_attnview_opts *o, ak_err *err)
             only_pos = 1;
             continue;
         }
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        int valued = in_list(VALUED, a, nlen);
-        if (!valued && !in_list(FLAGS, a, nlen))
-            return ak_errorf(err, "unknown option '%.*s' (see --help)", (int)(nlen < 64 ? nlen : 64), a);
-        char name[32];
-        memcpy(name, a, nlen);
-        name[nlen] = '\0';
-        const char *v = NULL;
-        if (valued) {
-            if (eq)
-                v = eq + 1;
-            else if (i + 1 < argc)
-                v = argv[++i];
-            else
-                return ak_errorf(err, "%s needs a value (see --help)", name);
-        } else if (eq) {
-            return ak_errorf(err, "%s takes no value", name);
-        }
+        char name[AK_OPT_NAME_MAX];
+        const char *v;
+        if (ak_cli_option(argc, argv, &i, VALUED, FLAGS, name, &v, err) != 0)
+            return -1;
         int64_t iv;
         if (!strcmp(name, "--help") || !strcmp(name, "-h"))
             return 1;

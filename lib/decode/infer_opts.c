@@ -1,4 +1,5 @@
 /* bin/infer's command line (decode/infer_opts.h). */
+#include "decode/cli_opt.h"
 #include "decode/infer_opts.h"
 
 #include <errno.h>
@@ -103,14 +104,6 @@ static const char *const VALUED[] = {"--ckpt",   "--input",     "--beam",      "
                                      "--metric", "--hyp-out",   "--threads",   "--detok", NULL};
 static const char *const FLAGS[] = {"--scores", "--verbose", "--help", "-h", NULL};
 
-static int in_list(const char *const *l, const char *s, size_t n)
-{
-    for (int i = 0; l[i]; i++)
-        if (strlen(l[i]) == n && strncmp(l[i], s, n) == 0)
-            return 1;
-    return 0;
-}
-
 static int set_mode(ak_infer_opts *o, ak_infer_mode m, const char *name, const char *val, ak_err *err)
 {
     static const char *const NAMES[] = {"", "--score", "--score-ids", "--eval"};
@@ -144,24 +137,10 @@ int ak_infer_parse(int argc, char **argv, ak_infer_opts *o, ak_err *err)
             only_texts = 1;
             continue;
         }
-        const char *eq = strchr(a, '=');
-        size_t nlen = eq ? (size_t)(eq - a) : strlen(a);
-        char name[32];
-        if (nlen >= sizeof name || !(in_list(VALUED, a, nlen) || in_list(FLAGS, a, nlen)))
-            return ak_errorf(err, "unknown option '%.*s' (see --help)", (int)(nlen < 64 ? nlen : 64), a);
-        memcpy(name, a, nlen);
-        name[nlen] = '\0';
-        const char *v = NULL;
-        if (in_list(VALUED, a, nlen)) {
-            if (eq)
-                v = eq + 1;
-            else if (i + 1 < argc)
-                v = argv[++i];
-            else
-                return ak_errorf(err, "%s needs a value (see --help)", name);
-        } else if (eq) {
-            return ak_errorf(err, "%s takes no value", name);
-        }
+        char name[AK_OPT_NAME_MAX];
+        const char *v;
+        if (ak_cli_option(argc, argv, &i, VALUED, FLAGS, name, &v, err) != 0)
+            return -1;
         int64_t iv;
         if (!strcmp(name, "--help") || !strcmp(name, "-h"))
             return 1;
