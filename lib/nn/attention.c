@@ -1,5 +1,7 @@
 #include "nn/attention.h"
 
+#include "ops/sdpa.h"
+
 #include <math.h>
 #include <string.h>
 
@@ -62,26 +64,6 @@ int ak_nn_attention_init(ak_nn_attention *m, ak_params *p, const char *name, ak_
     return ak_errorf(err, "%s: unknown attention type %d", name, (int)type);
 }
 
-/* [B, L, d] -> [B, H, L, d/H] */
-static ak_tensor *split_heads(ak_ctx *ctx, ak_tensor *x, int64_t H)
-{
-    if (!x)
-        return NULL;
-    int64_t B = x->shape[0], L = x->shape[1], d = x->shape[2];
-    x = ak_reshape(ctx, x, 4, ak_shape(B, L, H, d / H));
-    return ak_permute(ctx, x, (const int[]){0, 2, 1, 3});
-}
-
-/* [B, H, L, dh] -> [B, L, H * dh] */
-static ak_tensor *merge_heads(ak_ctx *ctx, ak_tensor *x)
-{
-    if (!x)
-        return NULL;
-    int64_t B = x->shape[0], H = x->shape[1], L = x->shape[2], dh = x->shape[3];
-    x = ak_permute(ctx, x, (const int[]){0, 2, 1, 3});
-    return ak_reshape(ctx, x, 3, ak_shape(B, L, H * dh));
-}
-
 static ak_attn_memory project(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *k, ak_tensor *v)
 {
     ak_attn_memory mem = {k, v};
@@ -94,8 +76,9 @@ static ak_attn_memory project(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *
         mem.keys = ak_matmul(ctx, k, m->w, 0, 1);
         break;
     case AK_ATTN_MULTIHEAD:
-        mem.keys = split_heads(ctx, ak_nn_linear_forward(ctx, &m->wk, k), m->heads);
-        mem.values = split_heads(ctx, ak_nn_linear_forward(ctx, &m->wv, v), m->heads);
+        /* Heads stay side by side in [B, Lk, d]: ak_sdpa_* read them in place. */
+        mem.keys = ak_nn_linear_forward(ctx, &m->wk, k);
+        mem.values = ak_nn_linear_forward(ctx, &m->wv, v);
         break;
     default:
         break;
@@ -112,13 +95,12 @@ ak_attn_memory ak_nn_attention_memory_append(ak_ctx *ctx, const ak_nn_attention 
                                              ak_tensor *k, ak_tensor *v)
 {
     ak_attn_memory add = project(ctx, m, k, v);
-    int axis = m->type == AK_ATTN_MULTIHEAD ? 2 : 1;
     ak_tensor *keys[2] = {mem.keys, add.keys}, *vals[2] = {mem.values, add.values};
-    ak_attn_memory out = {ak_concat(ctx, keys, 2, axis), ak_concat(ctx, vals, 2, axis)};
+    ak_attn_memory out = {ak_concat(ctx, keys, 2, 1), ak_concat(ctx, vals, 2, 1)};
     return out;
 }
 
-/* Raw scores [B, H, Lq, Lk] before the softmax. */
+/* Raw scores [B, 1, Lq, Lk] of the single-head kinds before the softmax. */
 static ak_tensor *scores(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *q, ak_attn_memory mem)
 {
     int64_t B = q->shape[0], Lq = q->shape[1], Lk = mem.keys->shape[mem.keys->ndim - 2];
@@ -134,7 +116,7 @@ static ak_tensor *scores(ak_ctx *ctx, const ak_nn_attention *m, ak_tensor *q, ak
     case AK_ATTN_GENERAL:
         return ak_reshape(ctx, ak_matmul(ctx, q, mem.keys, 0, 1), 4, ak_shape(B, 1, Lq, Lk));
     case AK_ATTN_MULTIHEAD:
-        return ak_matmul(ctx, split_heads(ctx, ak_nn_linear_forward(ctx, &m->wq, q), m->heads), mem.keys, 0, 1);
+        break;
     }
     return NULL;
 }
@@ -153,22 +135,22 @@ ak_tensor *ak_nn_attention_forward(ak_ctx *ctx, const ak_nn_attention *m, ak_ten
                            TYPE_NAMES[m->type], (long long)m->d_q, ak_shape_str(q, sq, sizeof sq),
                            ak_shape_str(mem.keys, sk, sizeof sk));
     }
+    int mh = m->type == AK_ATTN_MULTIHEAD;
     float scale = 1.0f;
     if (m->type == AK_ATTN_SCALED_DOT)
         scale = 1.0f / sqrtf((float)m->d_k);
-    else if (m->type == AK_ATTN_MULTIHEAD)
+    else if (mh)
         scale = 1.0f / sqrtf((float)(m->d_attn / m->heads));
-    ak_tensor *p = ak_softmax(ctx, scores(ctx, m, q, mem), mask, scale);
+    ak_tensor *p = mh ? ak_sdpa_probs(ctx, ak_nn_linear_forward(ctx, &m->wq, q), mem.keys, m->heads, mask, scale)
+                      : ak_softmax(ctx, scores(ctx, m, q, mem), mask, scale);
     if (!p)
         return NULL;
     if (weights)
         *weights = p;
     if (cap)
         ak_capture_add(cap, role, layer, p);
-    if (m->type == AK_ATTN_MULTIHEAD) {
-        ak_tensor *c = ak_matmul(ctx, ak_dropout(ctx, p, m->dropout), mem.values, 0, 0);
-        return ak_nn_linear_forward(ctx, &m->wo, merge_heads(ctx, c));
-    }
+    if (mh)
+        return ak_nn_linear_forward(ctx, &m->wo, ak_sdpa_context(ctx, ak_dropout(ctx, p, m->dropout), mem.values));
     int64_t B = p->shape[0], Lq = p->shape[2], Lk = p->shape[3];
     return ak_matmul(ctx, ak_reshape(ctx, p, 3, ak_shape(B, Lq, Lk)), mem.values, 0, 0);
 }

@@ -12,6 +12,10 @@
  * them. Dropout (multihead only, as in the reference Transformer) applies to
  * the weights used for the context, never to the weights reported.
  *
+ * Multihead runs on ops/sdpa.h: the projections' [B, L, d] outputs are read
+ * head by head in place and the heads' contexts written side by side, with
+ * no split or merge copies.
+ *
  * Keys and values are projected once per sequence (ak_nn_attention_memory),
  * so a decoder that attends to the same encoder output at every step, or a
  * self-attention cache that grows one position at a time, does not redo the
@@ -56,8 +60,9 @@ int ak_nn_attention_init(ak_nn_attention *m, ak_params *p, const char *name, ak_
 
 /* Keys and values after whatever projection the kind applies to them. */
 typedef struct ak_attn_memory {
-    ak_tensor *keys;     /* additive: U k [B,Lk,A]; multihead: K [B,H,Lk,dh]; else k */
-    ak_tensor *values;   /* multihead: V [B,H,Lk,dh]; else v */
+    ak_tensor *keys;     /* additive: U k [B,Lk,A]; multihead: K [B,Lk,d], head h in
+                            columns [h*dh, (h+1)*dh); else k */
+    ak_tensor *values;   /* multihead: V [B,Lk,d], heads as K; else v */
 } ak_attn_memory;
 
 /* Projects k, v [B, Lk, d_k] (v may equal k). */

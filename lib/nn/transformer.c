@@ -29,7 +29,7 @@ struct ak_transformer {
 struct ak_tf_state {
     int64_t B, Ls, t, max_steps, layers;
     ak_tensor *src_mask;             /* [B,1,1,Ls] */
-    ak_attn_memory *self, *cross;    /* per decoder layer; self caches are [B,H,max_steps,dh] */
+    ak_attn_memory *self, *cross;    /* per decoder layer; self caches are [B,max_steps,d] */
     ak_attn_capture *cap;
 };
 
@@ -164,7 +164,7 @@ ak_tensor *ak_transformer_forward(ak_ctx *ctx, const ak_transformer *t, const in
 ak_tf_state *ak_transformer_begin(ak_ctx *ctx, const ak_transformer *t, const int32_t *src, int64_t B, int64_t Ls,
                                   int64_t max_steps, ak_attn_capture *cap)
 {
-    int64_t n = t->d.dec_layers, H = t->d.heads, dh = t->d.d_model / t->d.heads;
+    int64_t n = t->d.dec_layers, dm = t->d.d_model;
     if (max_steps < 1 || max_steps > t->d.max_len) {
         ak_ctx_fail(ctx, "decode: max_steps %lld outside [1, max_len %lld]", (long long)max_steps,
                     (long long)t->d.max_len);
@@ -188,18 +188,18 @@ ak_tf_state *ak_transformer_begin(ak_ctx *ctx, const ak_transformer *t, const in
     for (int64_t i = 0; i < n; i++) {
         s->cross[i] = ak_nn_attention_memory(ctx, &t->dec[i].cross, memory, memory);
         /* Zeroed, so masked-out future slots contribute 0 * 0 to the context. */
-        s->self[i].keys = ak_tensor_zeros(ctx, 4, ak_shape(B, H, max_steps, dh));
-        s->self[i].values = ak_tensor_zeros(ctx, 4, ak_shape(B, H, max_steps, dh));
+        s->self[i].keys = ak_tensor_zeros(ctx, 3, ak_shape(B, max_steps, dm));
+        s->self[i].values = ak_tensor_zeros(ctx, 3, ak_shape(B, max_steps, dm));
     }
     return ctx->failed ? NULL : s;
 }
 
-/* Copies one new position [B,H,1,dh] into slot t of a cache [B,H,T,dh]. */
+/* Copies one new position [B,1,d] into slot t of a cache [B,T,d]. */
 static void cache_put(ak_tensor *cache, const ak_tensor *row, int64_t t)
 {
-    int64_t BH = cache->shape[0] * cache->shape[1], T = cache->shape[2], dh = cache->shape[3];
-    for (int64_t i = 0; i < BH; i++)
-        memcpy(cache->data + (i * T + t) * dh, row->data + i * dh, sizeof(float) * (size_t)dh);
+    int64_t B = cache->shape[0], T = cache->shape[1], d = cache->shape[2];
+    for (int64_t b = 0; b < B; b++)
+        memcpy(cache->data + (b * T + t) * d, row->data + b * d, sizeof(float) * (size_t)d);
 }
 
 ak_tensor *ak_transformer_step(ak_ctx *ctx, const ak_transformer *t, ak_tf_state *s, const int32_t *prev)

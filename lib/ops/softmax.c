@@ -16,31 +16,25 @@
 #include "ops/ops.h"
 
 #include "core/threads.h"
+#include "ops/softmax_rows.h"
 
 #include <math.h>
 
-/* Where each row of x finds its mask: x viewed as [o0, o1, o2, L] (right-
- * aligned), the mask's strides along those axes (0 where broadcast) and along
- * the row (0 when the mask has a single column). */
-typedef struct mask_map {
-    const float *m;
-    int64_t o[3], ms[4];
-} mask_map;
-
-static int make_mask_map(const ak_tensor *x, const ak_tensor *mask, mask_map *mm)
+int ak_mask_map_init(ak_mask_map *mm, int ndim, const int64_t *shape, const ak_tensor *mask)
 {
     int64_t xs[4], ms[4];
     for (int i = 0; i < 4; i++)
         xs[i] = ms[i] = 1;
-    for (int i = 0; i < x->ndim; i++)
-        xs[4 - x->ndim + i] = x->shape[i];
+    for (int i = 0; i < ndim; i++)
+        xs[4 - ndim + i] = shape[i];
     mm->m = NULL;
     mm->o[0] = xs[0];
     mm->o[1] = xs[1];
     mm->o[2] = xs[2];
+    mm->ms[0] = mm->ms[1] = mm->ms[2] = mm->ms[3] = 0;
     if (!mask)
         return 0;
-    if (mask->ndim > x->ndim)
+    if (mask->ndim > ndim)
         return -1;
     for (int i = 0; i < mask->ndim; i++)
         ms[4 - mask->ndim + i] = mask->shape[i];
@@ -55,16 +49,8 @@ static int make_mask_map(const ak_tensor *x, const ak_tensor *mask, mask_map *mm
     return 0;
 }
 
-static inline const float *mask_row(const mask_map *mm, int64_t r)
-{
-    int64_t i0 = r / (mm->o[1] * mm->o[2]), i1 = r / mm->o[2] % mm->o[1], i2 = r % mm->o[2];
-    return mm->m + i0 * mm->ms[0] + i1 * mm->ms[1] + i2 * mm->ms[2];
-}
-
-/* One row: z = scale * x + m into y, then either softmax or log-softmax in
- * place. Sums run in double. */
-static void row_forward(const float *x, const float *m, int64_t mstride, float scale, int64_t L, int log_out,
-                        float *y)
+/* Sums run in double. */
+void ak_softmax_row(const float *x, const float *m, int64_t mstride, float scale, int64_t L, int log_out, float *y)
 {
     float mx = -INFINITY;
     for (int64_t j = 0; j < L; j++) {
@@ -98,6 +84,16 @@ static void row_forward(const float *x, const float *m, int64_t mstride, float s
     }
 }
 
+void ak_softmax_row_backward(const float *y, const float *dy, float scale, int64_t L, float *dx)
+{
+    double dot = 0;
+    for (int64_t j = 0; j < L; j++)
+        dot += (double)dy[j] * y[j];
+    float d = (float)dot;
+    for (int64_t j = 0; j < L; j++)
+        dx[j] += scale * y[j] * (dy[j] - d);
+}
+
 /* y = softmax(z), z = scale * x + mask:
  *   dz = y * (dy - sum_k dy_k y_k),  dx += scale * dz.
  * Removed keys have y = 0, so they get 0; a fully removed row gets 0. */
@@ -110,16 +106,8 @@ static void softmax_backward(ak_ctx *ctx, ak_node *n)
     int64_t L = ak_dim(y, -1), rows = ak_rows(y);
     float scale = n->farg[0];
 #pragma omp parallel for schedule(static) if (y->size >= AK_PAR_MIN)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *yr = y->data + r * L, *dy = y->grad + r * L;
-        float *dx = gx + r * L;
-        double dot = 0;
-        for (int64_t j = 0; j < L; j++)
-            dot += (double)dy[j] * yr[j];
-        float d = (float)dot;
-        for (int64_t j = 0; j < L; j++)
-            dx[j] += scale * yr[j] * (dy[j] - d);
-    }
+    for (int64_t r = 0; r < rows; r++)
+        ak_softmax_row_backward(y->data + r * L, y->grad + r * L, scale, L, gx + r * L);
 }
 
 /* y = log_softmax(z) = z - logsumexp(z), z = scale * x + mask, over the kept
@@ -158,8 +146,8 @@ static ak_tensor *softmax_common(ak_ctx *ctx, ak_tensor *x, const ak_tensor *mas
     char sx[64], sm[64];
     if (x->ndim < 1)
         return ak_ctx_fail(ctx, "%s: expected at least 1 dimension, got shape %s", op, ak_shape_str(x, sx, sizeof sx));
-    mask_map mm;
-    if (make_mask_map(x, mask, &mm) != 0)
+    ak_mask_map mm;
+    if (ak_mask_map_init(&mm, x->ndim, x->shape, mask) != 0)
         return ak_ctx_fail(ctx, "%s: mask %s does not broadcast to x %s", op, ak_shape_str(mask, sm, sizeof sm),
                            ak_shape_str(x, sx, sizeof sx));
     ak_tensor *y = ak_tensor_new(ctx, x->ndim, x->shape);
@@ -169,7 +157,8 @@ static ak_tensor *softmax_common(ak_ctx *ctx, ak_tensor *x, const ak_tensor *mas
     int64_t mstride = mask ? mm.ms[3] : 0;
 #pragma omp parallel for schedule(static) if (x->size >= AK_PAR_MIN)
     for (int64_t r = 0; r < rows; r++)
-        row_forward(x->data + r * L, mask ? mask_row(&mm, r) : NULL, mstride, scale, L, log_out, y->data + r * L);
+        ak_softmax_row(x->data + r * L, mask ? ak_mask_map_row(&mm, r) : NULL, mstride, scale, L, log_out,
+                       y->data + r * L);
     ak_node *node = ak_tape_record(ctx, y, op, log_out ? log_softmax_backward : softmax_backward, 1, &x);
     if (node)
         node->farg[0] = scale;
