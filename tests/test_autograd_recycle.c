@@ -1,6 +1,7 @@
 /* Gradient buffers of intermediate tensors are recycled during backward
  * (autograd/tape.h, core/arena.h): the arena's size-class lists, what the
- * tape releases and what it keeps, and that recycling changes no result. */
+ * tape releases and what it keeps, and that recycling changes no result.
+ * Also the arena's give-back pool (spans of any size). */
 #include "helpers.h"
 
 #include "core/params.h"
@@ -49,6 +50,66 @@ Test(core_arena, more_sizes_than_classes_are_dropped_not_corrupted)
         else
             cr_expect(q != ps[i]);
     }
+    ak_arena_free(&a);
+}
+
+Test(core_arena, given_back_spans_serve_the_best_fitting_later_allocation)
+{
+    ak_arena a;
+    ak_arena_init(&a, 1 << 16);
+    char *A = ak_arena_alloc(&a, 256), *B = ak_arena_alloc(&a, 64), *C = ak_arena_alloc(&a, 512);
+    char *D = ak_arena_alloc(&a, 64), *E = ak_arena_alloc(&a, 64);
+    cr_assert(B == A + 256 && C == B + 64 && D == C + 512 && E == D + 64);
+    size_t used = a.used;
+    ak_arena_give_back(&a, C, 512);
+    ak_arena_give_back(&a, A, 200); /* rounded up to 256 as the allocation was */
+    cr_expect_eq(a.pool_bytes, 768);
+    cr_expect_eq(a.used, used, "spans below the bump pointer stay counted");
+    /* 100 -> 128 bytes: A (256) fits better than C (512); its rest stays free. */
+    char *x = ak_arena_alloc(&a, 100);
+    cr_expect(x == A);
+    cr_expect_eq(a.pool_bytes, 640);
+    char *y = ak_arena_calloc(&a, 512);
+    cr_expect(y == C, "the exact fit was not taken");
+    for (int i = 0; i < 512; i++)
+        cr_expect_eq(y[i], 0);
+    cr_expect_eq(a.pool_bytes, 128);
+    /* Nothing fits: the bump pointer moves. */
+    char *z = ak_arena_alloc(&a, 1024);
+    cr_expect(z == E + 64);
+    cr_expect_eq(a.used, used + 1024);
+    ak_arena_free(&a);
+}
+
+Test(core_arena, given_back_neighbours_merge_and_the_top_lowers_the_bump_pointer)
+{
+    ak_arena a;
+    ak_arena_init(&a, 1 << 16);
+    char *A = ak_arena_alloc(&a, 128), *B = ak_arena_alloc(&a, 64), *C = ak_arena_alloc(&a, 512);
+    char *D = ak_arena_alloc(&a, 64), *E = ak_arena_alloc(&a, 64);
+    size_t hw = a.high_water;
+    /* Out of order; B, C and D merge into one span of 640 bytes. */
+    ak_arena_give_back(&a, C, 512);
+    ak_arena_give_back(&a, D, 64);
+    ak_arena_give_back(&a, B, 64);
+    cr_expect_eq(a.pool_bytes, 640);
+    char *big = ak_arena_alloc(&a, 640);
+    cr_expect(big == B, "the merged span did not serve a 640-byte request");
+    cr_expect_eq(a.pool_bytes, 0);
+    ak_arena_give_back(&a, big, 640);
+    /* E sits at the bump pointer: giving it back lowers the pointer, and the
+     * free span below it (B..E) goes with it; A stays. */
+    ak_arena_give_back(&a, E, 64);
+    cr_expect_eq(a.pool_bytes, 0);
+    cr_expect_eq(a.used, 128);
+    cr_expect_eq(a.high_water, hw, "the high water is the most ever in use");
+    cr_expect(ak_arena_alloc(&a, 64) == B);
+    ak_arena_give_back(&a, NULL, 64); /* ignored */
+    ak_arena_give_back(&a, A, 128);
+    ak_arena_reset(&a);
+    cr_expect_null(a.pool);
+    cr_expect_eq(a.pool_bytes, 0);
+    cr_expect(ak_arena_alloc(&a, 64) == A, "reset starts the bump region over");
     ak_arena_free(&a);
 }
 

@@ -180,7 +180,9 @@ Test(ops_fused, linear_cross_entropy_gradcheck_with_padding_and_smoothing)
  * ak_cross_entropy(ak_linear(...)): rows x [rows, in] against V classes,
  * V large enough that the fused op goes through several row chunks. */
 /* mode 0: ak_backward; 1: seed 0.5 (the fused op's recomputing path); 2:
- * gradients already holding values (the recomputing path as well). */
+ * gradients already holding values (the recomputing path as well); 3: two
+ * ak_backward passes over the same tape (the first consumes the fused op's
+ * precomputed gradients, the second recomputes). */
 static void run_lce(int fused, int mode, int nthreads, int64_t rows, int64_t in, int64_t V, float smoothing,
                     float *out)
 {
@@ -220,6 +222,8 @@ static void run_lce(int fused, int mode, int nthreads, int64_t rows, int64_t in,
         cr_assert_eq(ak_backward_seeded(&c, loss, &half, &err), 0, "%s", err.msg);
     else
         cr_assert_eq(ak_backward(&c, loss, &err), 0, "%s", err.msg);
+    if (mode == 3)
+        cr_assert_eq(ak_backward(&c, loss, &err), 0, "%s", err.msg);
     out[0] = loss->data[0];
     memcpy(out + 1, x->grad, sizeof(float) * (size_t)x->size);
     memcpy(out + 1 + x->size, w->grad, sizeof(float) * (size_t)w->size);
@@ -255,6 +259,49 @@ Test(ops_fused, linear_cross_entropy_is_bitwise_the_composition_for_1_2_4_thread
     free(ref);
     free(got);
     ak_set_threads(1);
+}
+
+Test(ops_fused, linear_cross_entropy_second_backward_pass_is_the_composition)
+{
+    enum { ROWS = 300, IN = 8, V = 8300, N = 1 + ROWS * IN + V * IN + V };
+    float *ref = malloc(sizeof(float) * N), *got = malloc(sizeof(float) * N);
+    run_lce(0, 3, 1, ROWS, IN, V, 0.0f, ref);
+    run_lce(1, 3, 1, ROWS, IN, V, 0.0f, got);
+    int64_t first = -1;
+    for (int64_t i = 0; i < N && first < 0; i++)
+        if (memcmp(&ref[i], &got[i], sizeof(float)))
+            first = i;
+    cr_expect(first < 0, "two backward passes differ at %lld", (long long)first);
+    free(ref);
+    free(got);
+}
+
+/* The logits scratch goes back to the arena after the forward pass and the
+ * precomputed gradients after their backward: the gradient buffers of the
+ * whole backward pass (here those of h, x, w1, w and b) then fit in them, and
+ * the pass touches no memory beyond what the forward pass did. */
+Test(ops_fused, linear_cross_entropy_backward_stays_within_the_forward_memory)
+{
+    enum { ROWS = 300, IN = 4, V = 8300 };
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 3);
+    ak_tensor *x = ak_tensor_from(&c, 2, ak_shape(ROWS, IN), th_rand(0, ROWS * IN, -1, 1, 1), 1);
+    ak_tensor *w1 = ak_tensor_from(&c, 2, ak_shape(IN, IN), th_rand(1, IN * IN, -1, 1, 2), 1);
+    ak_tensor *w = ak_tensor_from(&c, 2, ak_shape(V, IN), th_rand(2, V * IN, -1, 1, 3), 1);
+    ak_tensor *b = ak_tensor_from(&c, 1, ak_shape(V), th_rand(3, V, -1, 1, 4), 1);
+    int32_t *tg = malloc(sizeof(int32_t) * ROWS);
+    for (int i = 0; i < ROWS; i++)
+        tg[i] = (int32_t)((i * 7919) % V);
+    ak_tensor *loss = ak_linear_cross_entropy(&c, ak_linear(&c, x, w1, NULL), w, b, tg, -1, 0.0f, NULL);
+    cr_assert_not_null(loss, "%s", c.err.msg);
+    size_t after_forward = c.arena.high_water;
+    cr_expect_geq(c.arena.pool_bytes, sizeof(float) * 256 * V, "the logits scratch was not given back");
+    ak_err err;
+    cr_assert_eq(ak_backward(&c, loss, &err), 0, "%s", err.msg);
+    cr_expect_eq(c.arena.high_water, after_forward, "backward grew the arena from %zu to %zu bytes", after_forward,
+                 c.arena.high_water);
+    free(tg);
+    ak_ctx_free(&c);
 }
 
 Test(ops_fused, linear_cross_entropy_errors_name_the_op_and_shapes)

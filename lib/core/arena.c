@@ -12,6 +12,13 @@ struct ak_arena_block {
 
 #define DEFAULT_BLOCK ((size_t)1 << 20)
 
+/* A free span of the give-back pool; the header lives in the span itself
+ * (every span is at least AK_ARENA_ALIGN bytes). */
+typedef struct span {
+    size_t size;
+    struct span *next; /* next span at a higher address */
+} span;
+
 void ak_arena_init(ak_arena *a, size_t initial)
 {
     memset(a, 0, sizeof *a);
@@ -38,9 +45,46 @@ static ak_arena_block *new_block(ak_arena *a, size_t size)
 
 static size_t round_up(size_t n) { return (n + AK_ARENA_ALIGN - 1) & ~(size_t)(AK_ARENA_ALIGN - 1); }
 
+static unsigned char *end_of(span *s) { return (unsigned char *)s + s->size; }
+
+/* The front `bytes` of the smallest pool span that holds them (the first
+ * exact fit ends the search); the rest of the span stays in the pool. NULL
+ * when no span is large enough. */
+static void *pool_take(ak_arena *a, size_t bytes)
+{
+    span *best = NULL, *best_prev = NULL, *prev = NULL;
+    for (span *s = a->pool; s; prev = s, s = s->next)
+        if (s->size >= bytes && (!best || s->size < best->size)) {
+            best = s;
+            best_prev = prev;
+            if (s->size == bytes)
+                break;
+        }
+    if (!best)
+        return NULL;
+    span *after = best->next;
+    if (best->size > bytes) {
+        span *rest = (span *)((unsigned char *)best + bytes);
+        rest->size = best->size - bytes;
+        rest->next = after;
+        after = rest;
+    }
+    if (best_prev)
+        best_prev->next = after;
+    else
+        a->pool = after;
+    a->pool_bytes -= bytes;
+    return best;
+}
+
 void *ak_arena_alloc(ak_arena *a, size_t bytes)
 {
     bytes = round_up(bytes ? bytes : 1);
+    if (a->pool) {
+        void *p = pool_take(a, bytes);
+        if (p)
+            return p;
+    }
     ak_arena_block *b = a->blocks;
     if (!b || b->size - b->used < bytes) {
         /* Grow geometrically so a step that outgrows the arena chains few blocks. */
@@ -117,6 +161,54 @@ void *ak_arena_calloc_recycled(ak_arena *a, size_t bytes)
     return p;
 }
 
+void ak_arena_give_back(ak_arena *a, void *p, size_t bytes)
+{
+    if (!p)
+        return;
+    bytes = round_up(bytes ? bytes : 1);
+    unsigned char *c = p;
+    /* Find the neighbours in address order: pp -> prev -> [c] -> next. */
+    span *pp = NULL, *prev = NULL, *next = a->pool;
+    while (next && (unsigned char *)next < c) {
+        pp = prev;
+        prev = next;
+        next = next->next;
+    }
+    span *s, *before; /* the span now holding c, and the one before it */
+    if (prev && end_of(prev) == c) {
+        prev->size += bytes;
+        s = prev;
+        before = pp;
+    } else {
+        s = (span *)c;
+        s->size = bytes;
+        s->next = next;
+        if (prev)
+            prev->next = s;
+        else
+            a->pool = s;
+        before = prev;
+    }
+    a->pool_bytes += bytes;
+    if (next && end_of(s) == (unsigned char *)next) {
+        s->size += next->size;
+        s->next = next->next;
+    }
+    /* A span that reaches the bump pointer of the current block lowers it:
+     * the next allocations then extend into it as if it had never been
+     * handed out. */
+    ak_arena_block *b = a->blocks;
+    if (b && (unsigned char *)s >= b->mem && end_of(s) == b->mem + b->used) {
+        if (before)
+            before->next = s->next;
+        else
+            a->pool = s->next;
+        a->pool_bytes -= s->size;
+        b->used -= s->size;
+        a->used -= s->size;
+    }
+}
+
 size_t ak_arena_capacity(const ak_arena *a)
 {
     size_t c = 0;
@@ -141,6 +233,8 @@ void ak_arena_reset(ak_arena *a)
     a->used = 0;
     memset(a->free_size, 0, sizeof a->free_size);
     memset(a->free_head, 0, sizeof a->free_head);
+    a->pool = NULL;
+    a->pool_bytes = 0;
 }
 
 void ak_arena_free(ak_arena *a)
@@ -156,4 +250,6 @@ void ak_arena_free(ak_arena *a)
     a->used = 0;
     memset(a->free_size, 0, sizeof a->free_size);
     memset(a->free_head, 0, sizeof a->free_head);
+    a->pool = NULL;
+    a->pool_bytes = 0;
 }

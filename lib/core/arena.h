@@ -6,7 +6,17 @@
  * chained. Reset keeps memory: if the step needed more than one block, the
  * blocks are merged into a single block as large as their sum, so from the
  * second step on a model of fixed shape allocates nothing (tested by the
- * high-water and block-count accessors below). */
+ * high-water and block-count accessors below).
+ *
+ * Two ways to hand memory back before the reset:
+ *   - ak_arena_release: exact-size stacks for the short-lived gradient
+ *     buffers of a backward pass (ak_arena_*_recycled take them back);
+ *   - ak_arena_give_back: a pool of free spans of any size, kept in address
+ *     order and merged with free neighbours, from which every later
+ *     allocation (best fit) is served before the bump pointer moves. A span
+ *     that ends at the bump pointer lowers it instead. Used for memory an op
+ *     knows to be dead before the step ends (its own scratch, saved values it
+ *     has consumed), so that what a step touches, its peak, shrinks. */
 #ifndef AK_CORE_ARENA_H
 #define AK_CORE_ARENA_H
 
@@ -19,14 +29,18 @@ typedef struct ak_arena_block ak_arena_block;
 
 typedef struct ak_arena {
     ak_arena_block *blocks; /* newest first */
-    size_t used;            /* bytes handed out since the last reset */
-    size_t high_water;      /* most bytes ever handed out in one step */
+    size_t used;            /* bytes below the bump pointers (what the step has touched) */
+    size_t high_water;      /* most bytes ever in use that way in one step */
     size_t mallocs;         /* block allocations so far (for steady-state tests) */
     size_t min_block;
     /* Recycling (ak_arena_release / ak_arena_alloc_recycled): one stack of
      * released chunks per exact (rounded) size; emptied by reset. */
     size_t free_size[AK_ARENA_CLASSES];
     void *free_head[AK_ARENA_CLASSES];
+    /* ak_arena_give_back's pool: free spans in address order; emptied by
+     * reset. pool_bytes: their total. */
+    void *pool;
+    size_t pool_bytes;
 } ak_arena;
 
 /* Prepares an empty arena whose first block will hold at least `initial`
@@ -34,8 +48,10 @@ typedef struct ak_arena {
 void ak_arena_init(ak_arena *a, size_t initial);
 
 /* Returns `bytes` of AK_ARENA_ALIGN-aligned, uninitialised memory owned by
- * the arena and valid until the next reset/free. Returns NULL only when the
- * system is out of memory. */
+ * the arena and valid until the next reset/free (or until given back).
+ * Taken from the best-fitting span of the give-back pool when one is large
+ * enough, else from the bump region. Returns NULL only when the system is out
+ * of memory. */
 void *ak_arena_alloc(ak_arena *a, size_t bytes);
 
 /* Like ak_arena_alloc but zero-filled. */
@@ -55,6 +71,12 @@ void *ak_arena_calloc_recycled(ak_arena *a, size_t bytes);
 /* The same without zeroing (uninitialised memory, like ak_arena_alloc): for
  * scratch buffers an op fills, uses and releases again within one call. */
 void *ak_arena_alloc_recycled(ak_arena *a, size_t bytes);
+
+/* Returns `bytes` at p (as passed to the allocating call; any allocation of
+ * this arena since the last reset, or a part of one at an AK_ARENA_ALIGN
+ * boundary) to the arena for any later allocation of the step. The memory
+ * must not be used afterwards. NULL is ignored. */
+void ak_arena_give_back(ak_arena *a, void *p, size_t bytes);
 
 /* Invalidates everything allocated since the last reset. */
 void ak_arena_reset(ak_arena *a);

@@ -207,15 +207,22 @@ ak_tensor *ak_cross_entropy(ak_ctx *ctx, ak_tensor *logits, const int32_t *targe
  * other case (ak_backward_seeded with another seed, gradients accumulated
  * over several backward passes) backward recomputes each chunk's logits and
  * adds the products onto the gradients one by one, as the composition does.
- * tests/test_ops_fused.c checks both paths against the composition. */
+ * tests/test_ops_fused.c checks both paths against the composition.
+ *
+ * Memory: the chunk's logits are scratch of the forward pass and go back to
+ * the arena (ak_arena_give_back) when it ends; the recomputing path takes a
+ * buffer of its own. The precomputed gradients go back once backward has
+ * added them (or found it cannot): the first backward pass consumes them, and
+ * a later pass over the same tape recomputes. What comes back holds the
+ * gradient buffers of the rest of the backward pass, so that the pass does
+ * not grow the step's memory beyond the forward pass by that much. */
 enum { LCE_KBLOCK = 256, LCE_SCRATCH = 1 << 21 /* floats, 8 MiB */ };
 
 typedef struct lce_saved {
     int32_t *targets;
     float *lse;
-    float *scratch;       /* CH x V, for the recomputing path */
     float *pre_x, *pre_w; /* precomputed gradients for upstream 1, or NULL */
-    float *pre_b;
+    float *pre_b;         /* (given back by the first backward pass) */
     int32_t ignore;
     int64_t count, rows, in, V, chunk;
 } lce_saved;
@@ -295,10 +302,20 @@ static void add_into(float *dst, const float *src, int64_t n)
         dst[i] += src[i];
 }
 
+/* Hands the precomputed gradients back to the arena (see the memory note
+ * above); the node then has only the recomputing path. */
+static void lce_drop_precomputed(ak_ctx *ctx, lce_saved *sv)
+{
+    ak_arena_give_back(&ctx->arena, sv->pre_x, sizeof(float) * (size_t)(sv->rows * sv->in));
+    ak_arena_give_back(&ctx->arena, sv->pre_w, sizeof(float) * (size_t)(sv->V * sv->in));
+    ak_arena_give_back(&ctx->arena, sv->pre_b, sizeof(float) * (size_t)sv->V);
+    sv->pre_x = sv->pre_w = sv->pre_b = NULL;
+}
+
 static void linear_cross_entropy_backward(ak_ctx *ctx, ak_node *n)
 {
     ak_tensor *x = n->in[0], *w = n->in[1], *b = n->n_in > 2 ? n->in[2] : NULL;
-    const lce_saved *sv = n->saved;
+    lce_saved *sv = n->saved;
     if (sv->count == 0)
         return;
     float *gx = ak_grad(ctx, x), *gw = ak_grad(ctx, w), *gb = b ? ak_grad(ctx, b) : NULL;
@@ -314,18 +331,21 @@ static void linear_cross_entropy_backward(ak_ctx *ctx, ak_node *n)
                 add_into(gw, sv->pre_w, V * in);
             if (gb)
                 add_into(gb, sv->pre_b, V);
-            return;
         }
+        lce_drop_precomputed(ctx, sv);
+        if (fresh)
+            return;
     }
-    double *acc = gb ? ak_arena_calloc(&ctx->arena, sizeof(double) * (size_t)V) : NULL;
-    if (gb && !acc) {
-        ak_ctx_fail(ctx, "linear_cross_entropy: out of memory for the bias gradient");
+    size_t acc_bytes = sizeof(double) * (size_t)V, z_bytes = sizeof(float) * (size_t)(sv->chunk * V);
+    double *acc = gb ? ak_arena_calloc(&ctx->arena, acc_bytes) : NULL;
+    float *z = ak_arena_alloc(&ctx->arena, z_bytes);
+    if ((gb && !acc) || !z) {
+        ak_ctx_fail(ctx, "linear_cross_entropy: out of memory for the recomputed logits");
         return;
     }
     float eps = n->farg[0];
     float g = up / (float)sv->count;
     float on = 1.0f - eps, off = eps / (float)V;
-    float *z = sv->scratch;
     for (int64_t r0 = 0; r0 < sv->rows; r0 += sv->chunk) {
         int64_t m = sv->rows - r0 < sv->chunk ? sv->rows - r0 : sv->chunk;
         const float *xc = x->data + r0 * in;
@@ -338,6 +358,8 @@ static void linear_cross_entropy_backward(ak_ctx *ctx, ak_node *n)
     if (gb)
         for (int64_t j = 0; j < V; j++)
             gb[j] += (float)acc[j];
+    ak_arena_give_back(&ctx->arena, z, z_bytes);
+    ak_arena_give_back(&ctx->arena, acc, acc_bytes);
 }
 
 ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_tensor *bias, const int32_t *targets,
@@ -382,7 +404,8 @@ ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_t
     float *lse = ak_arena_alloc(&ctx->arena, sizeof(float) * nr);
     double *part = ak_arena_alloc(&ctx->arena, sizeof(double) * nr);
     int32_t *tcopy = ak_arena_alloc(&ctx->arena, sizeof(int32_t) * nr);
-    float *z = ak_arena_alloc(&ctx->arena, sizeof(float) * (size_t)(ch ? ch : 1) * (size_t)V);
+    size_t z_bytes = sizeof(float) * (size_t)(ch ? ch : 1) * (size_t)V;
+    float *z = ak_arena_alloc(&ctx->arena, z_bytes);
     if (!sv || !lse || !part || !tcopy || !z)
         return ak_ctx_fail(ctx, "linear_cross_entropy: out of memory for x %s and w %s", ak_shape_str(x, s1, sizeof s1),
                            ak_shape_str(w, s2, sizeof s2));
@@ -425,9 +448,19 @@ ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_t
     for (int64_t r = 0; r < rows; r++)
         total += part[r];
     y->data[0] = cnt ? (float)(total / (double)cnt) : 0.0f;
+    ak_arena_give_back(&ctx->arena, z, z_bytes);
+    ak_arena_give_back(&ctx->arena, part, sizeof(double) * nr);
+    ak_arena_give_back(&ctx->arena, acc, sizeof(double) * (size_t)V);
+    if (!node) { /* nothing to keep for a backward pass */
+        ak_arena_give_back(&ctx->arena, tcopy, sizeof(int32_t) * nr);
+        ak_arena_give_back(&ctx->arena, lse, sizeof(float) * nr);
+        ak_arena_give_back(&ctx->arena, sv, sizeof *sv);
+        if (count)
+            *count = cnt;
+        return y;
+    }
     sv->targets = tcopy;
     sv->lse = lse;
-    sv->scratch = z;
     sv->ignore = ignore_index;
     sv->count = cnt;
     sv->rows = rows;
@@ -436,9 +469,7 @@ ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_t
     sv->chunk = ch;
     if (count)
         *count = cnt;
-    if (node) {
-        node->saved = sv;
-        node->farg[0] = smoothing;
-    }
+    node->saved = sv;
+    node->farg[0] = smoothing;
     return y;
 }

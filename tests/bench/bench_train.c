@@ -5,6 +5,8 @@
  *   build/bench_train --header ...                          header line first
  *   build/bench_train --profile ...                         + time per phase and
  *                                                           per backward op
+ *   build/bench_train --mem ...                             + where the peak RSS
+ *                                                           goes (see below)
  *   options: --steps K (timed, default 20), --warmup W (default 3),
  *            --nice N (run at niceness N, negative needs root: see below)
  *
@@ -28,6 +30,15 @@
  * frames below). Without --profile no timer is read inside a step and the
  * tape is left alone: the hooks cost nothing when off (the phase_* frames
  * are five plain calls a step).
+ *
+ * --mem accounts for the peak RSS: the resident set (VmRSS) before the
+ * model, after it (parameters and gradients), after the optimizer (Adam
+ * moments) and after the first step's end (GEMM packing buffers and other
+ * buffers that outlive a step; the arena's memory is untouched again until
+ * the next step), then the arena: tape outputs after the forward pass (views
+ * counted 0), what ops saved besides (arena in use after forward minus
+ * those), and what the backward pass added on top (high water minus after
+ * forward). The parts add up to the peak within a few pages.
  *
  * --nice: on a box shared with other jobs, lets the measurement take the
  * CPUs first. With the kernel's autogroup scheduling on, niceness counts
@@ -103,6 +114,7 @@ typedef struct profile {
         long nodes;       /* tape nodes */
     } ops[MAX_OPS];
     double arena_fwd, arena_bwd; /* arena bytes in use after forward, after backward */
+    double tape_out;             /* forward outputs on the tape (bytes, views 0) */
     int nops;
     int steps;
 } profile;
@@ -140,6 +152,7 @@ static void prof_tape_bytes(profile *p, const ak_ctx *ctx)
             int view = n->n_in > 0 && ak_node_in(n, 0)->data == n->out->data;
             p->ops[i].out_bytes += view ? 0.0 : (double)n->out->size * sizeof(float);
             p->ops[i].nodes++;
+            p->tape_out += view ? 0.0 : (double)n->out->size * sizeof(float);
         }
     }
 }
@@ -232,6 +245,42 @@ static void prof_print(const profile *p, double step_s_total)
     }
     printf("\narena_mib_after_forward\tarena_mib_after_backward\n%.1f\t%.1f\n", p->arena_fwd / p->steps / mib,
            p->arena_bwd / p->steps / mib);
+}
+
+/* ---- memory accounting (--mem) ------------------------------------------- */
+
+/* The resident set now (VmRSS), in bytes; 0 when /proc is not there. */
+static double rss_now(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kib = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = atof(line + 6);
+    if (f)
+        fclose(f);
+    return kib * 1024.0;
+}
+
+enum { RSS_START, RSS_MODEL, RSS_OPTIM, RSS_STEP1, NRSS };
+
+static void mem_print(const double *rss, const profile *p, const ak_arena *a, double peak)
+{
+    const double mib = 1024.0 * 1024.0;
+    double fwd = p->arena_fwd / p->steps, out = p->tape_out / p->steps, hw = (double)a->high_water;
+    printf("\nmemory_part\tmib\n");
+    printf("process_at_start\t%.1f\n", rss[RSS_START] / mib);
+    printf("params_and_grads\t%.1f\n", (rss[RSS_MODEL] - rss[RSS_START]) / mib);
+    printf("optimizer_state\t%.1f\n", (rss[RSS_OPTIM] - rss[RSS_MODEL]) / mib);
+    printf("gemm_buffers_and_other\t%.1f\n", (rss[RSS_STEP1] - rss[RSS_OPTIM]) / mib);
+    printf("arena_tape_outputs\t%.1f\n", out / mib);
+    printf("arena_saved_and_other\t%.1f\n", (fwd - out) / mib);
+    printf("arena_backward_growth\t%.1f\n", (hw - fwd) / mib);
+    printf("sum\t%.1f\n", (rss[RSS_STEP1] + hw) / mib);
+    printf("peak_rss\t%.1f\n", peak / mib);
+    printf("arena_high_water\t%.1f\n", hw / mib);
+    printf("arena_capacity\t%.1f\n", (double)ak_arena_capacity(a) / mib);
 }
 
 /* ---- the batch and the step ---------------------------------------------- */
@@ -367,20 +416,23 @@ static void set_nice(int nice)
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_train --model {t-tiny,t-small,r-small} [--threads N] [--steps K] "
-                    "[--warmup W] [--nice N] [--header] [--profile]\n");
+                    "[--warmup W] [--nice N] [--header] [--profile] [--mem]\n");
     return 2;
 }
 
 int main(int argc, char **argv)
 {
     const shape *s = NULL;
-    int threads = 1, steps = 20, warmup = 3, header = 0, profiling = 0, nice = 0, set_niceness = 0;
+    int threads = 1, steps = 20, warmup = 3, header = 0, profiling = 0, nice = 0, set_niceness = 0, mem = 0;
+    double rss[NRSS] = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "--header") == 0)
             header = 1;
         else if (strcmp(a, "--profile") == 0)
             profiling = 1;
+        else if (strcmp(a, "--mem") == 0)
+            mem = 1;
         else if (v && strcmp(a, "--model") == 0) {
             for (int k = 0; k < NSHAPES; k++)
                 if (strcmp(v, k_shapes[k].name) == 0)
@@ -416,6 +468,7 @@ int main(int argc, char **argv)
     if (set_niceness)
         set_nice(nice);
     ak_set_threads(threads);
+    rss[RSS_START] = rss_now();
     ak_model_desc d = ak_model_desc_default(s->kind, s->V, s->V);
     d.d_model = s->d;
     d.enc_layers = d.dec_layers = s->layers;
@@ -430,6 +483,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
     }
+    rss[RSS_MODEL] = rss_now();
     ak_optim o;
     ak_optim_cfg cfg = ak_adam_cfg(1e-4);
     cfg.beta1 = 0.9;
@@ -439,6 +493,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_train: %s\n", err.msg);
         return 1;
     }
+    rss[RSS_OPTIM] = rss_now();
     batch b;
     if (make_batch(&b, s->V, s->B, s->L) != 0) {
         fprintf(stderr, "bench_train: out of memory for the batch\n");
@@ -448,9 +503,11 @@ int main(int argc, char **argv)
     ak_ctx_init(&ctx, 0, 1);
     ctx.training = 1;
 
-    profile *prof = profiling ? calloc(1, sizeof *prof) : NULL;
+    /* --mem reads the arena after forward through the profile's bookkeeping
+     * (outside the timed phases); its times are then not printed. */
+    profile *prof = profiling || mem ? calloc(1, sizeof *prof) : NULL;
     double *t = malloc((size_t)steps * sizeof *t);
-    if (!t || (profiling && !prof)) {
+    if (!t || ((profiling || mem) && !prof)) {
         fprintf(stderr, "bench_train: out of memory\n");
         return 1;
     }
@@ -463,6 +520,8 @@ int main(int argc, char **argv)
         }
         if (i >= warmup)
             t[i - warmup] = now() - t0;
+        if (i == 0)
+            rss[RSS_STEP1] = rss_now();
     }
     double med = median(t, steps), lo = t[0], hi = t[0], total = 0;
     for (int i = 0; i < steps; i++) {
@@ -479,9 +538,11 @@ int main(int argc, char **argv)
             "# %s threads=%d params=%lld steps=%d warmup=%d loss=%.4f step_ms min/median/max=%.1f/%.1f/%.1f "
             "arena_high_water_mib=%.1f%s\n",
             s->name, threads, (long long)ak_model_params(m)->total, steps, warmup, loss, 1e3 * lo, 1e3 * med, 1e3 * hi,
-            (double)ctx.arena.high_water / (1024.0 * 1024.0), profiling ? " (profiled)" : "");
-    if (prof)
+            (double)ctx.arena.high_water / (1024.0 * 1024.0), prof ? " (profiled)" : "");
+    if (profiling)
         prof_print(prof, total);
+    if (mem)
+        mem_print(rss, prof, &ctx.arena, (double)ru.ru_maxrss * 1024.0);
     fflush(stdout);
 
     free(prof);
