@@ -25,6 +25,11 @@
 
 enum { EXP_BLOCK = 256, SE_LANES = 8 };
 
+/* The row loops compiled for AVX-512 and the default, picked at load time:
+ * the same per-element arithmetic (no contraction under -std=c11), so the
+ * same bits. */
+#define AK_LOSS_VCLONE __attribute__((target_clones("avx512f", "default")))
+
 typedef struct ce_saved {
     int32_t *targets; /* copy, one per row */
     float *lse;       /* per row; 0 for ignored rows */
@@ -34,13 +39,15 @@ typedef struct ce_saved {
 
 /* loss_r of one row of logits z (see the file comment), with lse_r stored
  * in *lse; 0 (and *lse = 0) for an ignored row. */
-static double row_loss(const float *z, int64_t V, int32_t t, int32_t ignore, double eps, float *lse)
+AK_LOSS_VCLONE static double row_loss(const float *z, int64_t V, int32_t t, int32_t ignore, double eps, float *lse)
 {
     if (t == ignore) {
         *lse = 0.0f;
         return 0.0;
     }
     float mx = z[0];
+    /* A max is exact: any order of the lanes gives the same value. */
+#pragma omp simd reduction(max : mx)
     for (int64_t c = 0; c < V; c++)
         mx = z[c] > mx ? z[c] : mx;
     double sz = 0; /* needed only for label smoothing */
@@ -77,8 +84,8 @@ static double row_loss(const float *z, int64_t V, int32_t t, int32_t ignore, dou
 /* dz_c = g * (exp(z_c - lse) - off) - [c == t] * g * on for a counted row
  * (the gradient of cross_entropy_backward below, written rather than added);
  * dz = 0 for an ignored row. */
-static void row_grad_write(const float *z, float *dz, int64_t V, int32_t t, int32_t ignore, float lse, float g,
-                           float on, float off)
+AK_LOSS_VCLONE static void row_grad_write(const float *z, float *dz, int64_t V, int32_t t, int32_t ignore, float lse,
+                                          float g, float on, float off)
 {
     if (t == ignore) {
         memset(dz, 0, sizeof(float) * (size_t)V);
