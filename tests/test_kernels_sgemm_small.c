@@ -59,8 +59,8 @@ static void run(const small_case *s, const small_ops *o, float *C)
 }
 
 static const small_case k_cases[] = {
-    {12, 12, 32, 0, 1, 0.0f},  {12, 32, 12, 0, 0, 1.0f},  {12, 32, 12, 1, 0, 1.0f}, {16, 16, 64, 0, 1, 0.0f},
-    {1, 1, 1, 0, 0, 0.0f},     {7, 17, 5, 1, 1, 1.0f},    {9, 33, 300, 0, 1, 0.0f}, {25, 65, 513, 1, 0, 1.0f},
+    {12, 12, 32, 0, 1, 0.0f},  {12, 32, 12, 0, 0, 1.0f}, {12, 32, 12, 1, 0, 1.0f}, {16, 16, 64, 0, 1, 0.0f},
+    {1, 1, 1, 0, 0, 0.0f},     {7, 17, 5, 1, 1, 1.0f},   {9, 33, 300, 0, 1, 0.0f}, {25, 65, 513, 1, 0, 1.0f},
     {13, 31, 257, 0, 1, 1.0f}, {3, 100, 40, 1, 1, 0.0f},
 };
 enum { N_CASES = sizeof k_cases / sizeof k_cases[0] };
@@ -86,8 +86,8 @@ Test(sgemm_small, values_match_double_reference_every_stride_layout)
                 double ref = s->beta != 0.0f ? o.C[i * o.ldc + j] : 0.0;
                 for (int64_t k = 0; k < s->K; k++)
                     ref += (double)o.A[i * o.ars + k * o.acs] * o.B[k * o.brs + j * o.bcs];
-                cr_assert(fabs(got - ref) <= 1e-5 * (1.0 + (double)s->K), "case %d: C[%lld][%lld] = %.8g, want %.8g",
-                          c, (long long)i, (long long)j, got, ref);
+                cr_assert(fabs(got - ref) <= 1e-5 * (1.0 + (double)s->K), "case %d: C[%lld][%lld] = %.8g, want %.8g", c,
+                          (long long)i, (long long)j, got, ref);
             }
         free(C);
         free_ops(&o);

@@ -124,8 +124,8 @@ Test(ops_sdpa, probs_and_context_match_double_reference_with_masks)
                     ref_probs(qd, kd, mrow, Q, K, D, DH, b, h, i, 0.35f, want);
                     const float *got = p->data + ((b * H + h) * Q + i) * K;
                     for (int j = 0; j < K; j++) {
-                        cr_expect(fabs(got[j] - want[j]) < 1e-6, "mask %d (%d,%d,%d,%d): %.9g vs %.9g", mk, b, h, i,
-                                  j, got[j], want[j]);
+                        cr_expect(fabs(got[j] - want[j]) < 1e-6, "mask %d (%d,%d,%d,%d): %.9g vs %.9g", mk, b, h, i, j,
+                                  got[j], want[j]);
                         if (mrow && isinf(mrow[j]))
                             cr_expect(got[j] == 0.0f, "masked key %d has weight %g", j, got[j]);
                     }
@@ -134,8 +134,7 @@ Test(ops_sdpa, probs_and_context_match_double_reference_with_masks)
                         for (int j = 0; j < K; j++)
                             ctx += (double)got[j] * vd[(b * K + j) * D + h * DH + e];
                         float y1 = y->data[(b * Q + i) * D + h * DH + e];
-                        cr_expect(fabs(y1 - ctx) < 1e-6, "context (%d,%d,%d): %.9g vs %.9g", b, i, h * DH + e, y1,
-                                  ctx);
+                        cr_expect(fabs(y1 - ctx) < 1e-6, "context (%d,%d,%d): %.9g vs %.9g", b, i, h * DH + e, y1, ctx);
                     }
                 }
         ak_ctx_free(&c);

@@ -92,25 +92,51 @@ AK_AVX512 static void block_avx512(const blk *q)
         for (; i + 8 <= q->m; i += 8)
             tile_avx512(q, i, 8, 1);
         switch (q->m - i) {
-        case 7: tile_avx512(q, i, 7, 1); break;
-        case 6: tile_avx512(q, i, 6, 1); break;
-        case 5: tile_avx512(q, i, 5, 1); break;
-        case 4: tile_avx512(q, i, 4, 1); break;
-        case 3: tile_avx512(q, i, 3, 1); break;
-        case 2: tile_avx512(q, i, 2, 1); break;
-        case 1: tile_avx512(q, i, 1, 1); break;
-        default: break;
+        case 7:
+            tile_avx512(q, i, 7, 1);
+            break;
+        case 6:
+            tile_avx512(q, i, 6, 1);
+            break;
+        case 5:
+            tile_avx512(q, i, 5, 1);
+            break;
+        case 4:
+            tile_avx512(q, i, 4, 1);
+            break;
+        case 3:
+            tile_avx512(q, i, 3, 1);
+            break;
+        case 2:
+            tile_avx512(q, i, 2, 1);
+            break;
+        case 1:
+            tile_avx512(q, i, 1, 1);
+            break;
+        default:
+            break;
         }
     } else {
         for (; i + 6 <= q->m; i += 6)
             tile_avx512(q, i, 6, 2);
         switch (q->m - i) {
-        case 5: tile_avx512(q, i, 5, 2); break;
-        case 4: tile_avx512(q, i, 4, 2); break;
-        case 3: tile_avx512(q, i, 3, 2); break;
-        case 2: tile_avx512(q, i, 2, 2); break;
-        case 1: tile_avx512(q, i, 1, 2); break;
-        default: break;
+        case 5:
+            tile_avx512(q, i, 5, 2);
+            break;
+        case 4:
+            tile_avx512(q, i, 4, 2);
+            break;
+        case 3:
+            tile_avx512(q, i, 3, 2);
+            break;
+        case 2:
+            tile_avx512(q, i, 2, 2);
+            break;
+        case 1:
+            tile_avx512(q, i, 1, 2);
+            break;
+        default:
+            break;
         }
     }
 }
@@ -138,8 +164,15 @@ void ak_sgemm_small(int64_t M, int64_t N, int64_t K, const float *A, int64_t ars
         int n = (int)(N - j0 < NB ? N - j0 : NB);
         for (int64_t k0 = 0; k0 < K; k0 += KB) {
             int64_t kc = K - k0 < KB ? K - k0 : KB;
-            blk q = {.m = M, .kc = kc, .ars = ars, .acs = acs, .ldc = ldc, .n = n, .first = k0 == 0 && beta == 0.0f,
-                     .a = A + k0 * acs, .c = C + j0};
+            blk q = {.m = M,
+                     .kc = kc,
+                     .ars = ars,
+                     .acs = acs,
+                     .ldc = ldc,
+                     .n = n,
+                     .first = k0 == 0 && beta == 0.0f,
+                     .a = A + k0 * acs,
+                     .c = C + j0};
             if (bcs == 1) {
                 q.b = B + k0 * brs + j0;
                 q.brs = brs;

@@ -134,8 +134,8 @@ ak_tensor *ak_sdpa_context(ak_ctx *ctx, ak_tensor *p, ak_tensor *v)
     if (!p || !v)
         return NULL;
     char sp[64], sv[64];
-    if (p->ndim != 4 || v->ndim != 3 || p->shape[0] != v->shape[0] || p->shape[3] != v->shape[1] ||
-        p->shape[1] < 1 || v->shape[2] % p->shape[1])
+    if (p->ndim != 4 || v->ndim != 3 || p->shape[0] != v->shape[0] || p->shape[3] != v->shape[1] || p->shape[1] < 1 ||
+        v->shape[2] % p->shape[1])
         return ak_ctx_fail(ctx,
                            "sdpa_context: expected p [B, H, Lq, Lk] and v [B, Lk, d] with H dividing d, got p %s and "
                            "v %s",
@@ -148,8 +148,8 @@ ak_tensor *ak_sdpa_context(ak_ctx *ctx, ak_tensor *p, ak_tensor *v)
 #pragma omp parallel for schedule(static) if (worth_threads(&s))
     for (int64_t bh = 0; bh < s.B * s.H; bh++) {
         int64_t b = bh / s.H, h = bh % s.H;
-        ak_sgemm_small(s.Lq, s.dh, s.Lk, p->data + bh * blk, s.Lk, 1, v->data + b * s.Lk * s.d + h * s.dh, s.d, 1,
-                       0.0f, y->data + b * s.Lq * s.d + h * s.dh, s.d);
+        ak_sgemm_small(s.Lq, s.dh, s.Lk, p->data + bh * blk, s.Lk, 1, v->data + b * s.Lk * s.d + h * s.dh, s.d, 1, 0.0f,
+                       y->data + b * s.Lq * s.d + h * s.dh, s.d);
     }
     ak_tensor *in[2] = {p, v};
     ak_tape_record(ctx, y, "sdpa_context", context_backward, 2, in);
