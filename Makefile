@@ -5,6 +5,7 @@
 #   make bench-gemm SGEMM against OpenBLAS (needs libopenblas-dev)
 #   make bench      training steps of the reference models (TSV)
 #   make bench-compare  the same, alternating with the PyTorch twin (PEER=dir)
+#   make bench-decode   greedy decoding of eng-deu validation, ours vs the twin (CKPT=path)
 SHELL   := /bin/bash
 CC      ?= gcc
 OPT     ?= -O2
@@ -90,6 +91,19 @@ bench: $(BUILD)/bench_train
 bench-compare: $(BUILD)/bench_train
 	/usr/bin/python3 tests/bench/compare.py --ours $(BUILD)/bench_train --twin $(PEER)/torch_ref.py \
 	  --models "$(BENCH_MODELS)" --threads "$(BENCH_THREADS)" $(COMPARE_ARGS)
+
+# Greedy decoding of a trained run's validation split (tests/bench/decode_bench.c)
+# against the twin's greedy decoder on the same weights, alternating
+# (tests/bench/decode_compare.py --help). Needs a checkpoint:
+# bin/train configs/eng-deu-transformer.ini. DECODE_ARGS="--reps 3 --nice -15".
+.PHONY: bench-decode
+CKPT ?= runs/eng-deu-transformer/ckpt/best.ckpt
+$(BUILD)/decode_bench: tests/bench/decode_bench.c $(LIB)
+	$(CC) $(ALLCFLAGS) $< $(LIB) -o $@ $(LDLIBS)
+
+bench-decode: $(BUILD)/decode_bench
+	/usr/bin/python3 tests/bench/decode_compare.py --ours $(BUILD)/decode_bench --peer $(PEER) \
+	  --ckpt $(CKPT) --threads "$(BENCH_THREADS)" $(DECODE_ARGS)
 
 clean:
 	rm -rf build build-san bin
