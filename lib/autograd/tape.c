@@ -22,6 +22,8 @@ void ak_ctx_end_step(ak_ctx *ctx)
 {
     ak_arena_reset(&ctx->arena);
     ctx->tape = NULL;
+    ctx->discards = NULL;
+    ctx->tape_spent = 0;
     ctx->failed = 0;
     ctx->err.msg[0] = 0;
     ctx->dropout_calls = 0;
@@ -86,6 +88,11 @@ ak_node *ak_tape_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward
         any |= in[i]->requires_grad;
     if (!any)
         return NULL;
+    for (int i = 0; i < n_in; i++)
+        if (in[i]->node && in[i]->node->discarded && in[i]->node->out == in[i]) {
+            ak_ctx_fail(ctx, "%s: input %d was discarded (ak_discard) before this use", op, i);
+            return NULL;
+        }
     ak_node *n = ak_arena_calloc(&ctx->arena, sizeof *n);
     if (n_in > AK_NODE_MAX_IN)
         n->more = ak_arena_alloc(&ctx->arena, sizeof(ak_tensor *) * (size_t)(n_in - AK_NODE_MAX_IN));
@@ -102,12 +109,74 @@ ak_node *ak_tape_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward
     n->n_in = n_in;
     n->op = op;
     n->backward = bw;
+    n->reads = AK_READS_ALL;
     n->out = out;
     n->prev = ctx->tape;
     ctx->tape = n;
     out->requires_grad = 1;
     out->node = n;
     return n;
+}
+
+/* ---- ak_discard ----------------------------------------------------------- */
+
+static size_t data_bytes(const ak_tensor *t) { return (size_t)t->size * sizeof(float); }
+
+/* 1 when r's data and b's share memory. */
+static int overlaps(const ak_tensor *r, const ak_tensor *b)
+{
+    return r->size > 0 && b->size > 0 && r->data < b->data + b->size && b->data < r->data + r->size;
+}
+
+/* How many of the data reads n's backward makes touch b's memory. */
+static int reads_of(const ak_node *n, const ak_tensor *b)
+{
+    int c = 0;
+    for (int i = 0; i < n->n_in; i++) {
+        unsigned bit = i < AK_NODE_MAX_IN ? AK_READS_IN(i) : AK_READS_MORE;
+        c += (n->reads & bit) && overlaps(ak_node_in(n, i), b);
+    }
+    return c + ((n->reads & AK_READS_OUT) && overlaps(n->out, b));
+}
+
+void ak_discard(ak_ctx *ctx, ak_tensor *t)
+{
+    ak_node *p = t ? t->node : NULL;
+    if (!p || p->out != t || p->grad_alias || p->discarded)
+        return;
+    /* Every node that can read t is newer than its producer p: the reads
+     * still to come are counted among p and the nodes after it. */
+    int pending = 0;
+    for (const ak_node *n = ctx->tape; n; n = n->prev) {
+        pending += reads_of(n, t);
+        if (n == p)
+            break;
+    }
+    p->discarded = 1;
+    p->pending = pending;
+    if (pending == 0) {
+        ak_arena_give_back(&ctx->arena, t->data, data_bytes(t));
+    } else {
+        p->next_discard = ctx->discards;
+        ctx->discards = p;
+    }
+}
+
+/* After n's backward: gives back the discarded memory whose last backward
+ * read that was. */
+static void settle_discards(ak_ctx *ctx, const ak_node *n)
+{
+    for (ak_node **link = &ctx->discards; *link;) {
+        ak_node *p = *link;
+        p->pending -= reads_of(n, p->out);
+        if (p->pending > 0) {
+            link = &p->next_discard;
+            continue;
+        }
+        *link = p->next_discard;
+        ak_arena_give_back(&ctx->arena, p->out->data, data_bytes(p->out));
+        ctx->tape_spent = 1;
+    }
 }
 
 float *ak_grad(ak_ctx *ctx, ak_tensor *t)
@@ -141,6 +210,8 @@ static int run_tape(ak_ctx *ctx, ak_err *err)
                 out->grad = NULL;
             }
         }
+        if (ctx->discards)
+            settle_discards(ctx, n);
         if (ctx->failed)
             return ak_errorf(err, "backward: %s", ctx->err.msg);
     }
@@ -153,6 +224,9 @@ int ak_backward_seeded(ak_ctx *ctx, ak_tensor *out, const float *seed, ak_err *e
         return ak_errorf(err, "backward: no output (the forward pass failed: %s)", ctx->err.msg);
     if (!out->requires_grad)
         return ak_errorf(err, "backward: the output does not depend on anything that requires grad");
+    if (ctx->tape_spent)
+        return ak_errorf(err, "backward: a previous pass over this tape gave discarded tensors (ak_discard) back; "
+                              "run the forward pass again");
     float *g = ak_grad(ctx, out);
     if (!g)
         return ak_errorf(err, "backward: %s", ctx->err.msg);

@@ -20,6 +20,18 @@
 
 #define AK_NODE_MAX_IN 4
 
+/* What a node's backward reads besides gradients (ak_node.reads): the data of
+ * input i < AK_NODE_MAX_IN, of the inputs beyond those, of its own output.
+ * ak_tape_record sets AK_READS_ALL; an op whose backward needs less says so
+ * after recording, which lets ak_discard give memory back earlier. Saying
+ * less than the backward reads would let it read freed memory: an op states
+ * exactly what its formulas use. */
+#define AK_READS_IN(i) (1u << (i))
+#define AK_READS_MORE (1u << AK_NODE_MAX_IN)
+#define AK_READS_OUT (1u << (AK_NODE_MAX_IN + 1))
+#define AK_READS_ALL ((AK_READS_OUT << 1) - 1u)
+#define AK_READS_NONE 0u
+
 typedef struct ak_ctx ak_ctx;
 typedef struct ak_node ak_node;
 
@@ -41,6 +53,12 @@ struct ak_node {
      * buffer itself (reshape): ak_grad(out) returns ak_grad(in[0]), so the
      * node's backward has nothing to do. */
     int grad_alias;
+    unsigned reads;               /* AK_READS_*: data the backward reads */
+    /* ak_discard's bookkeeping for out's memory: discarded by the caller;
+     * backward reads of it still to come; next node on ctx->discards. */
+    int discarded;
+    int pending;
+    ak_node *next_discard;
 };
 
 struct ak_ctx {
@@ -51,6 +69,8 @@ struct ak_ctx {
     uint64_t seed;                /* dropout randomness */
     uint64_t step;                /* advances at every ak_ctx_end_step */
     uint64_t dropout_calls;       /* dropout ops so far in this step */
+    ak_node *discards;            /* producers of discarded tensors awaiting backward reads */
+    int tape_spent;               /* a backward pass gave discarded memory back */
     int failed;
     ak_err err;
 };
@@ -88,6 +108,22 @@ ak_tensor *ak_tensor_from(ak_ctx *ctx, int ndim, const int64_t *shape, const flo
  * NULL when nothing was recorded. Marks out->requires_grad accordingly. */
 ak_node *ak_tape_record(ak_ctx *ctx, ak_tensor *out, const char *op, ak_backward_fn bw, int n_in, ak_tensor *const *in);
 
+/* Declares that the caller will not read t's data again in this step (t may
+ * still receive and pass on gradients). The memory goes back to the arena
+ * (ak_arena_give_back) as soon as no backward pass needs it: at once when no
+ * recorded node's backward reads t's data (per ak_node.reads, through views
+ * or any tensor sharing its memory), otherwise right after the last of those
+ * backward functions has run. Later allocations of the step reuse it, which
+ * is what lowers the step's peak memory.
+ *
+ * Only tensors an op produced with a tape node own memory that can go back;
+ * for anything else (leaves, parameters, views, tensors made without a node)
+ * the call does nothing, as does a second call. An op that takes a discarded
+ * tensor as input afterwards fails the context (its data may be gone).
+ * Once a backward pass has given discarded memory back, a second pass over
+ * the same tape fails (it would read it). */
+void ak_discard(ak_ctx *ctx, ak_tensor *t);
+
 /* The input tensors of a node, uniformly for any count. */
 static inline ak_tensor *ak_node_in(const ak_node *n, int i)
 {
@@ -108,7 +144,8 @@ static inline ak_tensor *ak_node_in(const ak_node *n, int i)
 float *ak_grad(ak_ctx *ctx, ak_tensor *t);
 
 /* Reverse pass from a scalar `loss` (seed gradient 1). Returns 0, or -1 with
- * a message when loss is not a scalar or does not depend on any parameter. */
+ * a message when loss is not a scalar or does not depend on any parameter
+ * (or when the tape was spent, see ak_discard). */
 int ak_backward(ak_ctx *ctx, ak_tensor *loss, ak_err *err);
 
 /* Reverse pass from any tensor with a given seed gradient (same size as

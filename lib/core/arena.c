@@ -80,7 +80,7 @@ static void *pool_take(ak_arena *a, size_t bytes)
 void *ak_arena_alloc(ak_arena *a, size_t bytes)
 {
     bytes = round_up(bytes ? bytes : 1);
-    if (a->pool) {
+    if (a->pool && bytes >= AK_ARENA_POOL_MIN) {
         void *p = pool_take(a, bytes);
         if (p)
             return p;

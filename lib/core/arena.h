@@ -24,6 +24,10 @@
 
 #define AK_ARENA_ALIGN 64 /* one cache line; also what AVX-512 loads like */
 #define AK_ARENA_CLASSES 48 /* distinct sizes the recycling lists track */
+/* Allocations below this size do not take from the give-back pool: tensor
+ * headers and tape nodes carved out of a freed activation would leave it too
+ * short for the next activation of the same size. */
+#define AK_ARENA_POOL_MIN 4096
 
 typedef struct ak_arena_block ak_arena_block;
 
@@ -50,7 +54,7 @@ void ak_arena_init(ak_arena *a, size_t initial);
 /* Returns `bytes` of AK_ARENA_ALIGN-aligned, uninitialised memory owned by
  * the arena and valid until the next reset/free (or until given back).
  * Taken from the best-fitting span of the give-back pool when one is large
- * enough, else from the bump region. Returns NULL only when the system is out
+ * enough (for AK_ARENA_POOL_MIN bytes or more), else from the bump region. Returns NULL only when the system is out
  * of memory. */
 void *ak_arena_alloc(ak_arena *a, size_t bytes);
 

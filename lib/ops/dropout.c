@@ -291,8 +291,10 @@ ak_tensor *ak_relu_dropout(ak_ctx *ctx, ak_tensor *x, float p)
     float *py = y->data;
     drop_forward(FWD_RELU_DROP, seed, stream, p, scale, px, NULL, py, NULL, x->size);
     ak_node *node = ak_tape_record(ctx, y, "relu_dropout", relu_dropout_backward, 1, &x);
-    if (node)
+    if (node) {
         node->farg[0] = scale;
+        node->reads = AK_READS_OUT;
+    }
     return y;
 }
 
@@ -322,8 +324,10 @@ ak_tensor *ak_dropout(ak_ctx *ctx, ak_tensor *x, float p)
     sv->keep = keep;
     sv->scale = scale;
     ak_node *node = ak_tape_record(ctx, y, "dropout", dropout_backward, 1, &x);
-    if (node)
+    if (node) {
         node->saved = sv;
+        node->reads = AK_READS_NONE; /* the mask only */
+    }
     return y;
 }
 
@@ -360,7 +364,9 @@ ak_tensor *ak_residual_dropout(ak_ctx *ctx, ak_tensor *x, ak_tensor *f, float p)
     sv->scale = scale;
     ak_tensor *in[2] = {x, f};
     ak_node *node = ak_tape_record(ctx, y, "residual_dropout", residual_dropout_backward, 2, in);
-    if (node)
+    if (node) {
         node->saved = sv;
+        node->reads = AK_READS_NONE; /* the mask only */
+    }
     return y;
 }

@@ -96,8 +96,11 @@ static int accumulate(ak_ctx *ctx, int op, int self, const ak_tensor *a, const a
     const int64_t n = y->size;
     if (a->size == n && b->size == n) {
         /* No broadcasting (residual connections, gates): one pass, same
-         * per-element formula as the general path below. */
-        const float *g = y->grad, *pa = a->data, *pb = b->data;
+         * per-element formula as the general path below. + and - do not
+         * use the operands' values: g stands in for them, so that their
+         * data is not read (the node says so, see binary()). */
+        const float *g = y->grad;
+        const float *pa = op == OP_ADD || op == OP_SUB ? g : a->data, *pb = op == OP_ADD || op == OP_SUB ? g : b->data;
 #pragma omp parallel for schedule(static) if (n >= AK_PAR_MIN)
         for (int64_t i = 0; i < n; i++)
             gx[i] += self ? dfb(op, g[i], pa[i], pb[i]) : dfa(op, g[i], pb[i]);
@@ -138,6 +141,9 @@ static int accumulate(ak_ctx *ctx, int op, int self, const ak_tensor *a, const a
                     for (int64_t i3 = 0; i3 < o[3]; i3++)
                         t += gr[i3];
                     rx[0] = t;
+                } else if (op == OP_SUB) { /* dfa, dfb without the operands */
+                    for (int64_t i3 = 0; i3 < o[3]; i3++)
+                        rx[i3 * sx[3]] += self ? -gr[i3] : gr[i3];
                 } else {
                     for (int64_t i3 = 0; i3 < o[3]; i3++)
                         rx[i3 * sx[3]] += self ? dfb(op, gr[i3], ra[i3 * sa[3]], rb[i3 * sb[3]])
@@ -178,8 +184,11 @@ static ak_tensor *binary(ak_ctx *ctx, int op, ak_tensor *a, ak_tensor *b)
     forward(op, a, b, y);
     ak_tensor *in[2] = {a, b};
     ak_node *node = ak_tape_record(ctx, y, NAMES[op], binary_backward, 2, in);
-    if (node)
+    if (node) {
         node->iarg[0] = op;
+        /* + and - need no operand values (accumulate reads none for them) */
+        node->reads = op == OP_ADD || op == OP_SUB ? AK_READS_NONE : AK_READS_IN(0) | AK_READS_IN(1);
+    }
     return y;
 }
 
@@ -212,7 +221,9 @@ ak_tensor *ak_scale(ak_ctx *ctx, ak_tensor *x, float s)
     for (int64_t i = 0; i < m; i++)
         y->data[i] = s * x->data[i];
     ak_node *node = ak_tape_record(ctx, y, "scale", scale_backward, 1, &x);
-    if (node)
+    if (node) {
         node->farg[0] = s;
+        node->reads = AK_READS_NONE;
+    }
     return y;
 }

@@ -126,6 +126,7 @@ ak_tensor *ak_embedding(ak_ctx *ctx, ak_tensor *w, const int32_t *ids, int ids_n
         sv->ids = copy;
         sv->n = nt;
         node->saved = sv;
+        node->reads = AK_READS_NONE; /* the saved ids */
     }
     return y;
 }

@@ -184,6 +184,7 @@ ak_tensor *ak_cross_entropy(ak_ctx *ctx, ak_tensor *logits, const int32_t *targe
     if (node) {
         node->saved = sv;
         node->farg[0] = smoothing;
+        node->reads = AK_READS_IN(0);
     }
     return y;
 }
@@ -478,5 +479,6 @@ ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_t
         *count = cnt;
     node->saved = sv;
     node->farg[0] = smoothing;
+    node->reads = AK_READS_IN(0) | AK_READS_IN(1) | AK_READS_IN(2); /* x, w, bias: the recomputing path */
     return y;
 }

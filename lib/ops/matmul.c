@@ -128,6 +128,7 @@ ak_tensor *ak_matmul(ak_ctx *ctx, ak_tensor *a, ak_tensor *b, int ta, int tb)
     if (node) {
         node->iarg[0] = ta;
         node->iarg[1] = tb;
+        node->reads = AK_READS_IN(0) | AK_READS_IN(1);
     }
     return y;
 }
@@ -208,7 +209,9 @@ ak_tensor *ak_linear(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_tensor *bias)
     ak_sgemm(0, 1, rows, out, in, 1.0f, x->data, ld(in), w->data, ld(in), bias ? 1.0f : 0.0f, y->data, ld(out));
     ak_tensor *ins[3] = {x, w, bias};
     ak_node *node = ak_tape_record(ctx, y, "linear", linear_backward, bias ? 3 : 2, ins);
-    if (node)
+    if (node) {
         node->iarg[0] = rows;
+        node->reads = AK_READS_IN(0) | AK_READS_IN(1); /* x and w; not y, not the bias */
+    }
     return y;
 }

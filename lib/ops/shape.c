@@ -90,8 +90,10 @@ ak_tensor *ak_reshape(ak_ctx *ctx, ak_tensor *x, int ndim, const int64_t *shape)
     ak_tensor_set_shape(y, ndim, out); /* validated above */
     y->data = x->data;
     ak_node *node = ak_tape_record(ctx, y, "reshape", reshape_backward, 1, &x);
-    if (node)
+    if (node) {
         node->grad_alias = 1;
+        node->reads = AK_READS_NONE; /* the backwards below read gradients only */
+    }
     return y;
 }
 
@@ -175,8 +177,10 @@ ak_tensor *ak_permute(ak_ctx *ctx, ak_tensor *x, const int *perm)
     perm_map m = map_of(x, p);
     permute_walk(&m, x->data, y->data, 0, y->size);
     ak_node *node = ak_tape_record(ctx, y, "permute", permute_backward, 1, &x);
-    if (node)
+    if (node) {
         memcpy(node->iarg, p, sizeof p);
+        node->reads = AK_READS_NONE;
+    }
     return y;
 }
 
@@ -265,8 +269,10 @@ ak_tensor *ak_concat(ak_ctx *ctx, ak_tensor *const *xs, int n, int axis)
         }
     }
     ak_node *node = ak_tape_record(ctx, y, "concat", concat_backward, n, xs);
-    if (node)
+    if (node) {
         node->iarg[0] = ax;
+        node->reads = AK_READS_NONE;
+    }
     return y;
 }
 
@@ -313,6 +319,7 @@ ak_tensor *ak_slice(ak_ctx *ctx, ak_tensor *x, int axis, int64_t start, int64_t 
     if (node) {
         node->iarg[0] = ax;
         node->iarg[1] = start;
+        node->reads = AK_READS_NONE;
     }
     return y;
 }

@@ -62,12 +62,20 @@ static inline float f_deriv(int op, float x, float y)
     default: MACRO(U_LOG); break;                                                                                  \
     }
 
-/* dx += dy * f'(x) */
+/* 1 when f' is a function of y alone (the backward reads y, not x). */
+static int reads_y(int op) { return op == U_TANH || op == U_SIGMOID || op == U_EXP; }
+
+/* dx += dy * f'(x); f_deriv takes both x and y, and reads only what the
+ * op's formula uses (x stands in for the other where it is not needed, so
+ * that the backward touches only the data the node says it reads). */
 static void unary_backward(ak_ctx *ctx, ak_node *n)
 {
     int op = (int)n->iarg[0];
     float *gx = ak_grad(ctx, n->in[0]);
-    const float *x = n->in[0]->data, *y = n->out->data, *gy = n->out->grad;
+    const float *y = n->out->data, *gy = n->out->grad;
+    const float *x = reads_y(op) ? y : n->in[0]->data;
+    if (!reads_y(op))
+        y = x;
     int64_t m = n->out->size;
     if (op == U_RELU) { /* the hot one (FFN): vectorized */
 #pragma omp parallel for simd schedule(static) if (m >= AK_PAR_MIN)
@@ -108,8 +116,10 @@ static ak_tensor *unary(ak_ctx *ctx, int op, ak_tensor *x)
 #undef FW
     }
     ak_node *node = ak_tape_record(ctx, y, NAMES[op], unary_backward, 1, &x);
-    if (node)
+    if (node) {
         node->iarg[0] = op;
+        node->reads = reads_y(op) ? AK_READS_OUT : AK_READS_IN(0);
+    }
     return y;
 }
 

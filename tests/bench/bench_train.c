@@ -35,9 +35,10 @@
  * model, after it (parameters and gradients), after the optimizer (Adam
  * moments) and after the first step's end (GEMM packing buffers and other
  * buffers that outlive a step; the arena's memory is untouched again until
- * the next step), then the arena: tape outputs after the forward pass (views
- * counted 0), what ops saved besides (arena in use after forward minus
- * those), and what the backward pass added on top (high water minus after
+ * the next step), then the arena: tape outputs held after the forward pass
+ * (views and outputs given back by ak_discard counted 0), what ops saved
+ * besides, memory given back and not yet reused (free spans below the bump
+ * pointer), and what the backward pass added on top (high water minus after
  * forward). The parts add up to the peak within a few pages.
  *
  * --nice: on a box shared with other jobs, lets the measurement take the
@@ -114,7 +115,8 @@ typedef struct profile {
         long nodes;       /* tape nodes */
     } ops[MAX_OPS];
     double arena_fwd, arena_bwd; /* arena bytes in use after forward, after backward */
-    double tape_out;             /* forward outputs on the tape (bytes, views 0) */
+    double tape_out;             /* forward outputs on the tape still held (bytes, views 0) */
+    double pool_fwd;             /* arena bytes given back and not reused, after forward */
     int nops;
     int steps;
 } profile;
@@ -143,7 +145,8 @@ static void prof_add(profile *p, const char *op, double s)
 
 /* Bytes of every forward output on the tape, by op; views (an output whose
  * data is its first input's, as reshape's) count 0, and what an op saves
- * besides its output (masks, statistics) is not counted. */
+ * besides its output (masks, statistics) is not counted. tape_out: the total
+ * of those still held (not given back by ak_discard). */
 static void prof_tape_bytes(profile *p, const ak_ctx *ctx)
 {
     for (const ak_node *n = ctx->tape; n; n = n->prev) {
@@ -152,7 +155,8 @@ static void prof_tape_bytes(profile *p, const ak_ctx *ctx)
             int view = n->n_in > 0 && ak_node_in(n, 0)->data == n->out->data;
             p->ops[i].out_bytes += view ? 0.0 : (double)n->out->size * sizeof(float);
             p->ops[i].nodes++;
-            p->tape_out += view ? 0.0 : (double)n->out->size * sizeof(float);
+            int gone = n->discarded && n->pending == 0; /* ak_discard gave it back */
+            p->tape_out += view || gone ? 0.0 : (double)n->out->size * sizeof(float);
         }
     }
 }
@@ -269,13 +273,15 @@ static void mem_print(const double *rss, const profile *p, const ak_arena *a, do
 {
     const double mib = 1024.0 * 1024.0;
     double fwd = p->arena_fwd / p->steps, out = p->tape_out / p->steps, hw = (double)a->high_water;
+    double pool = p->pool_fwd / p->steps;
     printf("\nmemory_part\tmib\n");
     printf("process_at_start\t%.1f\n", rss[RSS_START] / mib);
     printf("params_and_grads\t%.1f\n", (rss[RSS_MODEL] - rss[RSS_START]) / mib);
     printf("optimizer_state\t%.1f\n", (rss[RSS_OPTIM] - rss[RSS_MODEL]) / mib);
     printf("gemm_buffers_and_other\t%.1f\n", (rss[RSS_STEP1] - rss[RSS_OPTIM]) / mib);
     printf("arena_tape_outputs\t%.1f\n", out / mib);
-    printf("arena_saved_and_other\t%.1f\n", (fwd - out) / mib);
+    printf("arena_saved_and_other\t%.1f\n", (fwd - out - pool) / mib);
+    printf("arena_free_spans_after_forward\t%.1f\n", pool / mib);
     printf("arena_backward_growth\t%.1f\n", (hw - fwd) / mib);
     printf("sum\t%.1f\n", (rss[RSS_STEP1] + hw) / mib);
     printf("peak_rss\t%.1f\n", peak / mib);
@@ -374,6 +380,7 @@ static int train_step(ak_ctx *ctx, ak_model *m, ak_optim *o, const batch *b, flo
         prof->phase[PH_FORWARD] += t1 - t0;
         prof_tape_bytes(prof, ctx);
         prof->arena_fwd += (double)ctx->arena.used;
+        prof->pool_fwd += (double)ctx->arena.pool_bytes;
         t1 = now();
     }
     int rc = phase_backward(ctx, loss, prof, err);
