@@ -4,6 +4,7 @@
 #include "helpers_nn.h"
 
 #include "decode/search.h"
+#include "ops/ops.h"
 #include "train/decode.h"
 
 #include <math.h>
@@ -217,31 +218,32 @@ static void tf_logprobs(ak_model *m, const int32_t *src, int64_t Ls, const int32
     ak_ctx_free(&c);
 }
 
-/* Every output of at most L = 3 tokens (V_t = 9: eight non-EOS ids, then
- * EOS; or three non-EOS ids, cut): 1 + 8 + 64 finished, 512 unfinished.
- * With K = 64 the beam holds every live prefix, so it must return the best
- * of them by score, with and without length penalty. */
+/* Every output of at most L = 3 tokens (V_t = 9: the six ids that may be
+ * produced besides EOS, PAD and BOS never are, then EOS; or three of those
+ * ids, cut): 1 + 6 + 36 finished, 216 unfinished. With K = 64 the beam holds
+ * every live prefix, so it must return the best of them by score, with and
+ * without length penalty. */
 Test(decode_search, wide_beam_returns_the_exhaustive_optimum)
 {
-    enum { L = 3, NMAX = 1 + 8 + 64 + 512 };
+    enum { W = 6, L = 3, NMAX = 1 + W + W * W + W * W * W };
     static int32_t tin[NMAX * L], tgt[NMAX * L];
     static int64_t len[NMAX], nseq[NMAX];
     static int fin[NMAX];
     static double lp[NMAX];
-    const int32_t non_eos[8] = {0, 1, 2, 4, 5, 6, 7, 8};
+    const int32_t non_eos[W] = {AK_UNK, 4, 5, 6, 7, 8};
     int64_t n = 0;
     for (int l = 0; l <= L; l++) { /* l content tokens; finished when l < L, also l == L unfinished */
         int64_t combos = 1;
         for (int i = 0; i < l; i++)
-            combos *= 8;
+            combos *= W;
         for (int64_t c = 0; c < combos; c++) {
             for (int f = 0; f < 2; f++) {
                 if ((f == 1 && l == L) || (f == 0 && l < L))
                     continue;
                 int64_t x = c;
                 int32_t seq[L];
-                for (int i = l - 1; i >= 0; i--, x /= 8)
-                    seq[i] = non_eos[x % 8];
+                for (int i = l - 1; i >= 0; i--, x /= W)
+                    seq[i] = non_eos[x % W];
                 for (int t = 0; t < L; t++) {
                     tin[n * L + t] = t == 0 ? AK_BOS : t - 1 < l ? seq[t - 1] : AK_PAD;
                     tgt[n * L + t] = t < l ? seq[t] : AK_EOS;
@@ -331,6 +333,132 @@ Test(decode_search, model_errors_come_back_as_messages)
     o.max_len = 4;
     cr_expect_eq(ak_decode_beam(&c, m, bad, 2, &o, &h, &err), -1);
     cr_expect(strstr(err.msg, "outside the vocabulary") != NULL, "%s", err.msg);
+    ak_ctx_free(&c);
+    ak_model_free(m);
+}
+
+/* ------------------------------------------------ PAD, BOS and ended rows */
+
+/* With the generator's bias on PAD and BOS far above every other logit, an
+ * unmasked argmax would emit them at every step: greedy decoding (batched
+ * and alone) and beam search must still produce neither. */
+Test(decode_search, greedy_and_beam_never_emit_pad_or_bos)
+{
+    const ak_model_desc descs[] = {th_tiny_transformer(), th_tiny_rnn(AK_CELL_GRU, AK_ATTN_ADDITIVE, 0, 1)};
+    const char *bias[] = {"gen.bias", "out.bias"};
+    enum { L = 8 };
+    for (size_t k = 0; k < 2; k++) {
+        ak_model *m = th_model(descs[k], 3);
+        ak_tensor *b = ak_params_find(ak_model_params(m), bias[k]);
+        cr_assert_not_null(b, "%s", bias[k]);
+        b->data[AK_PAD] = 100.0f;
+        b->data[AK_BOS] = 90.0f;
+        ak_ctx c;
+        ak_ctx_init(&c, 0, 1);
+        ak_set_grad_enabled(&c, 0);
+        ak_err err = {{0}};
+        /* the trap is real: the model itself puts PAD first */
+        ak_decode_state *s = ak_model_begin_decode(&c, m, SRC[0], 1, SRC_LEN[0], L, NULL);
+        const int32_t bos = AK_BOS;
+        ak_tensor *logits = ak_model_decode_step(&c, m, s, &bos);
+        cr_assert_not_null(logits, "%s", c.err.msg);
+        int32_t top;
+        ak_argmax(logits, &top);
+        cr_assert_eq(top, AK_PAD);
+        ak_ctx_end_step(&c);
+
+        int32_t src[3 * 5], out[3 * L], len[3];
+        memcpy(src, SRC, sizeof src);
+        cr_assert_eq(ak_greedy_batch(&c, m, src, 3, 5, L, out, len, NULL, &err), 0, "%s", err.msg);
+        for (int r = 0; r < 3; r++) {
+            int32_t one[L], n1;
+            cr_assert_eq(ak_greedy_batch(&c, m, SRC[r], 1, SRC_LEN[r], L, one, &n1, NULL, &err), 0, "%s", err.msg);
+            cr_expect_eq(len[r], n1, "model %zu row %d: batched and alone agree", k, r);
+            for (int t = 0; t < len[r]; t++) {
+                cr_expect(out[r * L + t] != AK_PAD && out[r * L + t] != AK_BOS, "model %zu row %d token %d: %d", k, r,
+                          t, out[r * L + t]);
+                cr_expect_eq(out[r * L + t], one[t]);
+            }
+            ak_hyps h;
+            ak_beam_opts o = {.beam = 3, .nbest = 3, .max_len = L, .alpha = 0.6};
+            cr_assert_eq(ak_decode_beam(&c, m, SRC[r], SRC_LEN[r], &o, &h, &err), 0, "%s", err.msg);
+            ak_ctx_end_step(&c);
+            cr_expect_eq(h.n, 3);
+            for (int i = 0; i < h.n; i++)
+                for (int64_t t = 0; t < h.v[i].n; t++)
+                    cr_expect(h.v[i].ids[t] != AK_PAD && h.v[i].ids[t] != AK_BOS, "model %zu beam hyp %d: %d", k, i,
+                              h.v[i].ids[t]);
+            ak_hyps_free(&h);
+        }
+        ak_ctx_free(&c);
+        ak_model_free(m);
+    }
+}
+
+/* Greedy decoding drops ended rows from the state (ak_decode_state_select
+ * with increasing rows: in place for the Transformer). The rows kept must
+ * go on exactly as if nothing had been dropped: same logits, bit for bit. */
+Test(decode_search, dropping_rows_from_a_decoding_state_changes_no_other_row)
+{
+    const ak_model_desc descs[] = {th_tiny_transformer(), th_tiny_rnn(AK_CELL_LSTM, AK_ATTN_GENERAL, 1, 2)};
+    enum { B = 3, L = 9 };
+    const int32_t keep[2] = {0, 2};
+    for (size_t k = 0; k < 2; k++) {
+        ak_model *m = th_model(descs[k], 7);
+        const int64_t V = ak_model_get_desc(m)->tgt_vocab;
+        ak_ctx c;
+        ak_ctx_init(&c, 0, 1);
+        ak_set_grad_enabled(&c, 0);
+        int32_t src[B * 5];
+        memcpy(src, SRC, sizeof src);
+        ak_decode_state *all = ak_model_begin_decode(&c, m, src, B, 5, L, NULL);
+        ak_decode_state *some = ak_model_begin_decode(&c, m, src, B, 5, L, NULL);
+        cr_assert(all && some, "%s", c.err.msg);
+        int32_t prev[B] = {AK_BOS, AK_BOS, AK_BOS}, prev2[2];
+        for (int t = 0; t < L; t++) {
+            ak_tensor *a = ak_model_decode_step(&c, m, all, prev);
+            if (t == 3)
+                cr_assert_eq(ak_decode_state_select(&c, some, keep, 2), 0, "%s", c.err.msg);
+            ak_tensor *b = ak_model_decode_step(&c, m, some, t < 3 ? prev : prev2);
+            cr_assert(a && b, "%s", c.err.msg);
+            cr_assert_eq(ak_rows(b), t < 3 ? B : 2);
+            for (int64_t r = 0; r < ak_rows(b); r++) {
+                int64_t ra = t < 3 ? r : keep[r];
+                cr_assert(!memcmp(a->data + ra * V, b->data + r * V, sizeof(float) * (size_t)V),
+                          "model %zu step %d row %lld differs", k, t, (long long)ra);
+            }
+            for (int r = 0; r < B; r++)
+                prev[r] = (int32_t)(4 + (t * 3 + r) % (V - 4));
+            prev2[0] = prev[keep[0]];
+            prev2[1] = prev[keep[1]];
+        }
+        ak_ctx_free(&c);
+        ak_model_free(m);
+    }
+}
+
+/* With a capture every map keeps all rows, so nothing is dropped then: the
+ * outputs must be those of the decoding that drops rows. */
+Test(decode_search, greedy_with_and_without_capture_agree)
+{
+    ak_model *m = th_model(th_tiny_transformer(), 9);
+    enum { L = 10 };
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 1);
+    ak_err err = {{0}};
+    int32_t src[3 * 5], out1[3 * L], out2[3 * L], len1[3], len2[3];
+    memcpy(src, SRC, sizeof src);
+    ak_attn_capture cap;
+    ak_capture_init(&cap);
+    cr_assert_eq(ak_greedy_batch(&c, m, src, 3, 5, L, out1, len1, NULL, &err), 0, "%s", err.msg);
+    cr_assert_eq(ak_greedy_batch(&c, m, src, 3, 5, L, out2, len2, &cap, &err), 0, "%s", err.msg);
+    cr_expect_not(cap.failed);
+    for (int r = 0; r < 3; r++) {
+        cr_expect_eq(len1[r], len2[r], "row %d", r);
+        for (int t = 0; t < len1[r] && t < len2[r]; t++)
+            cr_expect_eq(out1[r * L + t], out2[r * L + t], "row %d token %d", r, t);
+    }
+    ak_capture_free(&cap);
     ak_ctx_free(&c);
     ak_model_free(m);
 }

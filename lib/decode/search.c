@@ -177,6 +177,8 @@ int ak_beam_run(const ak_stepper *s, const ak_beam_opts *o, ak_hyps *out, ak_err
         int nh = 0;
         for (int r = 0; r < n; r++)
             for (int64_t j = 0; j < V; j++) {
+                if (j == AK_PAD || j == AK_BOS) /* never outputs, as in greedy decoding */
+                    continue;
                 double lp = logp[(int64_t)r * V + j];
                 if (lp > -INFINITY) /* also drops NaN */
                     heap_push(heap, &nh, C, (cand){cum[r] + lp, (int64_t)r * V + j});

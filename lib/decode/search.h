@@ -11,7 +11,9 @@
  * decoding into it; tests plug in hand-made distributions, so the search
  * itself can be checked on cases whose best answer is known.
  *
- * Token rules (greedy's): any id may be produced, EOS ends a hypothesis. A
+ * Token rules (greedy's): any id but PAD and BOS may be produced (they are
+ * never chosen; the other tokens' log-probabilities stay the model's, not
+ * renormalised without them), EOS ends a hypothesis. A
  * hypothesis that reaches max_len tokens without EOS is cut there
  * ("unfinished"). max_len counts every produced token, EOS included, as the
  * twin's greedy loop does: at most max_len decoder steps.

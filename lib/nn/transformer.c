@@ -202,6 +202,8 @@ static void cache_put(ak_tensor *cache, const ak_tensor *row, int64_t t)
         memcpy(cache->data + (b * T + t) * d, row->data + b * d, sizeof(float) * (size_t)d);
 }
 
+/* Keeps none of the tensors it makes in ctx (the caches are copied into):
+ * greedy decoding (train/decode.c) resets ctx after every step. */
 ak_tensor *ak_transformer_step(ak_ctx *ctx, const ak_transformer *t, ak_tf_state *s, const int32_t *prev)
 {
     if (!s)
@@ -236,13 +238,45 @@ ak_tensor *ak_transformer_step(ak_ctx *ctx, const ak_transformer *t, ak_tf_state
     return ak_reshape(ctx, logits, 2, ak_shape(B, t->d.tgt_vocab));
 }
 
+/* Row i of x [B, ...] takes row idx[i] (idx increasing, so every source row
+ * lies at or after its destination), copying the first `used` floats of
+ * each; x then has n rows. */
+static void keep_rows(ak_tensor *x, const int32_t *idx, int64_t n, int64_t used)
+{
+    int64_t row = x->size / x->shape[0], shape[AK_MAX_DIMS];
+    for (int64_t i = 0; i < n; i++)
+        if (idx[i] != i)
+            memcpy(x->data + i * row, x->data + idx[i] * row, sizeof(float) * (size_t)used);
+    memcpy(shape, x->shape, sizeof shape);
+    shape[0] = n;
+    ak_tensor_set_shape(x, x->ndim, shape);
+}
+
 int ak_transformer_select(ak_ctx *ctx, ak_tf_state *s, const int32_t *idx, int64_t n)
 {
-    for (int64_t i = 0; i < n; i++)
+    int increasing = 1;
+    for (int64_t i = 0; i < n; i++) {
         if (idx[i] < 0 || idx[i] >= s->B) {
             ak_ctx_fail(ctx, "decode: select row %d outside [0, %lld)", idx[i], (long long)s->B);
             return -1;
         }
+        increasing &= i == 0 || idx[i] > idx[i - 1];
+    }
+    if (increasing) {
+        /* Rows dropped, order kept (greedy decoding leaving out ended rows):
+         * in place, and of the self caches only the slots filled so far (the
+         * others are still zero in every row). */
+        for (int64_t i = 0; i < s->layers; i++) {
+            int64_t filled = s->t * s->self[i].keys->shape[2], mem = s->cross[i].keys->size / s->B;
+            keep_rows(s->self[i].keys, idx, n, filled);
+            keep_rows(s->self[i].values, idx, n, filled);
+            keep_rows(s->cross[i].keys, idx, n, mem);
+            keep_rows(s->cross[i].values, idx, n, mem);
+        }
+        keep_rows(s->src_mask, idx, n, s->Ls);
+        s->B = n;
+        return 0;
+    }
     for (int64_t i = 0; i < s->layers; i++) {
         s->self[i].keys = ak_nn_gather_rows(ctx, s->self[i].keys, idx, n);
         s->self[i].values = ak_nn_gather_rows(ctx, s->self[i].values, idx, n);

@@ -1,9 +1,17 @@
 /* Batched greedy decoding over a model, as the PyTorch twin decodes
  * (shared/peer/torch_train.py, greedy): every sequence starts from BOS; at
- * each step the most probable token (first on ties) is appended and fed
- * back; a sequence ends at EOS (not kept) or after max_len tokens; a batch
- * stops when all its sequences ended (finished rows are fed PAD, which
- * cannot change the others: rows are independent).
+ * each step the most probable token other than PAD and BOS (first on ties)
+ * is appended and fed back; a sequence ends at EOS (not kept) or after
+ * max_len tokens; a batch stops when all its sequences ended. (The twin may
+ * emit PAD or BOS from an untrained model; a trained one never gives them
+ * the most mass, so outputs agree.)
+ *
+ * Speed: rows are independent (what a row computes does not depend on the
+ * others), so ended rows are dropped from the model's state once they are a
+ * quarter of it (not with a capture, whose maps keep all B rows), and the
+ * Transformer's steps run on a scratch context reset after every step, so
+ * the arena holds the state and one step, not max_len steps. ak_greedy_decode
+ * decodes its longest batch first, so that the arena does not grow after it.
  *
  * Decoding runs in no-grad, evaluation mode (no dropout) and restores the
  * context's settings afterwards. Each batch ends with ak_ctx_end_step, so
