@@ -1,5 +1,7 @@
 #include "nn/rnn.h"
 
+#include "ops/gru_cell.h"
+
 #include <math.h>
 
 int ak_nn_rnn_cell_init(ak_nn_rnn_cell *m, ak_params *p, const char *name, ak_rnn_cell kind, int64_t in,
@@ -30,22 +32,23 @@ static ak_tensor *keep_padded(ak_ctx *ctx, ak_tensor *mask, ak_tensor *new_, ak_
     return ak_add(ctx, ak_mul(ctx, new_, mask), ak_mul(ctx, old, ak_sub(ctx, one, mask)));
 }
 
-void ak_nn_rnn_cell_step(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, ak_tensor *h, ak_tensor *c,
+/* The cell on step t of gi ([B, G*H], t 0, or [B, L, G*H]). */
+static void cell_step_at(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, int64_t t, ak_tensor *h, ak_tensor *c,
                          ak_tensor *mask, ak_tensor **h_out, ak_tensor **c_out)
 {
     int64_t H = m->hidden;
     ak_tensor *gh = ak_linear(ctx, h, m->w_hh, m->b_hh);
     if (m->kind == AK_CELL_GRU) {
-        ak_tensor *r = ak_sigmoid(ctx, ak_add(ctx, gate(ctx, gi, 0, H), gate(ctx, gh, 0, H)));
-        ak_tensor *z = ak_sigmoid(ctx, ak_add(ctx, gate(ctx, gi, 1, H), gate(ctx, gh, 1, H)));
-        ak_tensor *n = ak_tanh(ctx, ak_add(ctx, gate(ctx, gi, 2, H), ak_mul(ctx, r, gate(ctx, gh, 2, H))));
-        /* h' = n + z * (h - n): PyTorch's CPU kernel evaluates it in this form. */
-        ak_tensor *hn = ak_add(ctx, n, ak_mul(ctx, z, ak_sub(ctx, h, n)));
-        *h_out = keep_padded(ctx, mask, hn, h);
+        /* The gates fused (ops/gru_cell.h): h' = n + z * (h - n), the form
+         * PyTorch's CPU kernel evaluates, and the mask blend of keep_padded,
+         * bitwise. */
+        *h_out = ak_gru_cell(ctx, gi, t, gh, h, mask);
         if (c_out)
             *c_out = NULL;
         return;
     }
+    if (gi && gi->ndim == 3)
+        gi = ak_reshape(ctx, ak_slice(ctx, gi, 1, t, 1), 2, ak_shape(gi->shape[0], gi->shape[2]));
     ak_tensor *g = ak_add(ctx, gi, gh);
     ak_tensor *i = ak_sigmoid(ctx, gate(ctx, g, 0, H)), *f = ak_sigmoid(ctx, gate(ctx, g, 1, H));
     ak_tensor *gg = ak_tanh(ctx, gate(ctx, g, 2, H)), *o = ak_sigmoid(ctx, gate(ctx, g, 3, H));
@@ -53,6 +56,12 @@ void ak_nn_rnn_cell_step(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, ak
     ak_tensor *hn = ak_mul(ctx, o, ak_tanh(ctx, cn));
     *h_out = keep_padded(ctx, mask, hn, h);
     *c_out = keep_padded(ctx, mask, cn, c);
+}
+
+void ak_nn_rnn_cell_step(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, ak_tensor *h, ak_tensor *c,
+                         ak_tensor *mask, ak_tensor **h_out, ak_tensor **c_out)
+{
+    cell_step_at(ctx, m, gi, 0, h, c, mask, h_out, c_out);
 }
 
 ak_tensor *ak_nn_step_mask(ak_ctx *ctx, const int32_t *ids, int64_t B, int64_t L, int64_t t)
@@ -84,9 +93,8 @@ ak_tensor *ak_nn_rnn_run(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *x, con
     }
     for (int64_t s = 0; s < L && gi_all; s++) {
         int64_t t = reverse ? L - 1 - s : s;
-        ak_tensor *gi = ak_reshape(ctx, ak_slice(ctx, gi_all, 1, t, 1), 2, ak_shape(B, gi_all->shape[2]));
         ak_tensor *mask = ids ? ak_nn_step_mask(ctx, ids, B, L, t) : NULL;
-        ak_nn_rnn_cell_step(ctx, m, gi, h, c, mask, &h, &c);
+        cell_step_at(ctx, m, gi_all, t, h, c, mask, &h, &c);
         outv[t] = ak_reshape(ctx, h, 3, ak_shape(B, 1, H));
         if (!h)
             return NULL;

@@ -20,8 +20,59 @@
 #include <math.h>
 #include <string.h>
 
-/* t[(b, i, j), a] = tanh(q[b, i, a] + k[b, j, a]): ak_add then ak_tanh
- * (ak_vtanhf, ops/vexp.h). */
+/* The row loops compiled for AVX-512 and the default, picked at load time;
+ * -std=c11 turns contraction off, so both clones round alike. */
+#define AK_ADD_VCLONE __attribute__((target_clones("avx512f", "default")))
+
+/* One row of t = tanh(q + k): ak_add then ak_tanh (ak_vtanhf, ops/vexp.h). */
+AK_ADD_VCLONE static void tanh_row(const float *restrict q, const float *restrict k, float *restrict t, int64_t A)
+{
+#pragma omp simd
+    for (int64_t a = 0; a < A; a++)
+        t[a] = ak_vtanhf(q[a] + k[a]);
+}
+
+/* One row of the backward's elementwise part: t = tanh(q + k) as above, and
+ * ds = dt * (1 - t^2) with dt = de v. The composition computes dt as a GEMM
+ * with K = 1 accumulating onto zeros (one product, rounded once, added to
+ * 0 on every GEMM path) and then tanh's backward onto zeros: the same two
+ * roundings and the two additions of 0 are written out. */
+AK_ADD_VCLONE static void tanh_grad_row(const float *restrict q, const float *restrict k, float de,
+                                        const float *restrict v, float *restrict t, float *restrict ds, int64_t A)
+{
+#pragma omp simd
+    for (int64_t a = 0; a < A; a++) {
+        float y = ak_vtanhf(q[a] + k[a]);
+        t[a] = y;
+        ds[a] = 0.0f + (0.0f + de * v[a]) * (1.0f - y * y);
+    }
+}
+
+/* g[a] += sum_{i < n} x[i * stride + a], each sum from 0 in increasing i (the
+ * broadcast backward of ak_add), a block of columns at a time so that the
+ * partial sums stay in registers. */
+enum { COLS = 64 };
+AK_ADD_VCLONE static void add_strided_sums(const float *restrict x, int64_t n, int64_t stride, float *restrict g,
+                                           int64_t A)
+{
+    for (int64_t a0 = 0; a0 < A; a0 += COLS) {
+        int64_t w = A - a0 < COLS ? A - a0 : COLS;
+        float s[COLS];
+        for (int64_t a = 0; a < w; a++)
+            s[a] = 0.0f;
+        for (int64_t i = 0; i < n; i++) {
+            const float *xr = x + i * stride + a0;
+#pragma omp simd
+            for (int64_t a = 0; a < w; a++)
+                s[a] += xr[a];
+        }
+#pragma omp simd
+        for (int64_t a = 0; a < w; a++)
+            g[a0 + a] += s[a];
+    }
+}
+
+/* t[(b, i, j), a] = tanh(q[b, i, a] + k[b, j, a]). */
 static void build_tanh(const ak_tensor *q, const ak_tensor *k, float *t)
 {
     int64_t B = q->shape[0], Lq = q->shape[1], Lk = k->shape[1], A = q->shape[2];
@@ -29,11 +80,7 @@ static void build_tanh(const ak_tensor *q, const ak_tensor *k, float *t)
 #pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
     for (int64_t r = 0; r < rows; r++) {
         int64_t j = r % Lk, bi = r / Lk, b = bi / Lq;
-        const float *qr = q->data + bi * A, *kr = k->data + (b * Lk + j) * A;
-        float *tr = t + r * A;
-#pragma omp simd
-        for (int64_t a = 0; a < A; a++)
-            tr[a] = ak_vtanhf(qr[a] + kr[a]);
+        tanh_row(q->data + bi * A, k->data + (b * Lk + j) * A, t + r * A, A);
     }
 }
 
@@ -44,7 +91,9 @@ static void build_tanh(const ak_tensor *q, const ak_tensor *k, float *t)
  *   ds     = dt * (1 - t^2)            (tanh's backward)
  *   dq[b, i, a] += sum_j ds[b, i, j, a],  dk[b, j, a] += sum_i ds[b, i, j, a]
  *                                      (add's broadcast backward: float sums in
- *                                      increasing output order) */
+ *                                      increasing output order)
+ * t, dt and ds in one pass over the rows (tanh_grad_row), dv from t by the
+ * composition's GEMM. */
 static void additive_scores_backward(ak_ctx *ctx, ak_node *n)
 {
     ak_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *bias = n->n_in > 3 ? n->in[3] : NULL;
@@ -55,14 +104,20 @@ static void additive_scores_backward(ak_ctx *ctx, ak_node *n)
     float *gb = bias ? ak_grad(ctx, bias) : NULL;
     size_t bytes = sizeof(float) * (size_t)(rows * A);
     float *t = ak_arena_alloc_recycled(&ctx->arena, bytes);
-    float *dt = (gq || gk) ? ak_arena_calloc_recycled(&ctx->arena, bytes) : NULL;
-    if (!t || ((gq || gk) && !dt)) {
+    float *ds = (gq || gk) ? ak_arena_alloc_recycled(&ctx->arena, bytes) : NULL;
+    if (!t || ((gq || gk) && !ds)) {
         ak_ctx_fail(ctx, "additive_scores: out of memory for a scratch of %lld x %lld", (long long)rows, (long long)A);
         return;
     }
-    build_tanh(q, k, t);
-    if (dt)
-        ak_sgemm(0, 0, rows, A, 1, 1.0f, de, 1, v->data, A, 1.0f, dt, A);
+    if (ds) {
+#pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t j = r % Lk, bi = r / Lk, b = bi / Lq;
+            tanh_grad_row(q->data + bi * A, k->data + (b * Lk + j) * A, de[r], v->data, t + r * A, ds + r * A, A);
+        }
+    } else {
+        build_tanh(q, k, t);
+    }
     if (gv)
         ak_sgemm(1, 0, 1, A, rows, 1.0f, de, 1, t, A, 1.0f, gv, A);
     if (gb) {
@@ -71,36 +126,20 @@ static void additive_scores_backward(ak_ctx *ctx, ak_node *n)
             acc += de[r];
         gb[0] += (float)acc;
     }
-    if (dt) {
-        int64_t m = rows * A;
-#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
-        for (int64_t i = 0; i < m; i++)
-            dt[i] = 0.0f + dt[i] * (1.0f - t[i] * t[i]);
+    if (ds) {
         /* dq: rows (b, i) own their sums over j; dk: batches b own theirs. */
         if (gq) {
-#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
-            for (int64_t bi = 0; bi < B * Lq; bi++) {
-                float *g = gq + bi * A;
-                for (int64_t a = 0; a < A; a++) {
-                    float s = 0.0f;
-                    for (int64_t j = 0; j < Lk; j++)
-                        s += dt[(bi * Lk + j) * A + a];
-                    g[a] += s;
-                }
-            }
+#pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
+            for (int64_t bi = 0; bi < B * Lq; bi++)
+                add_strided_sums(ds + bi * Lk * A, Lk, A, gq + bi * A, A);
         }
         if (gk) {
-#pragma omp parallel for schedule(static) if (m >= AK_PAR_MIN)
+#pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
             for (int64_t b = 0; b < B; b++)
                 for (int64_t j = 0; j < Lk; j++)
-                    for (int64_t a = 0; a < A; a++) {
-                        float s = 0.0f;
-                        for (int64_t i = 0; i < Lq; i++)
-                            s += dt[((b * Lq + i) * Lk + j) * A + a];
-                        gk[(b * Lk + j) * A + a] += s;
-                    }
+                    add_strided_sums(ds + (b * Lq * Lk + j) * A, Lq, Lk * A, gk + (b * Lk + j) * A, A);
         }
-        ak_arena_release(&ctx->arena, dt, bytes);
+        ak_arena_release(&ctx->arena, ds, bytes);
     }
     ak_arena_release(&ctx->arena, t, bytes);
 }

@@ -55,7 +55,11 @@ static inline float ak_vexpf(float x)
 
 /* tanh the same way (Cephes tanhf): |x| >= 0.625 as 1 - 2 / (e^{2|x|} + 1)
  * with ak_vexpf, below that x + x^3 P(x^2); the sign put back. Vectorizes
- * like ak_vexpf; max error a few ulp (tests/test_ops_fused.c). */
+ * like ak_vexpf; max error a few ulp (tests/test_ops_fused.c). Both branches
+ * are computed and one is picked by bit masks: a `?:` whose arm divides is
+ * not if-converted by GCC (the division might trap), which kept every loop
+ * of this function scalar. The bits are those of the `?:` form for every
+ * float (checked exhaustively when the masks went in). */
 static inline float ak_vtanhf(float x)
 {
     float z = fabsf(x);
@@ -68,7 +72,14 @@ static inline float ak_vtanhf(float x)
     p = p * s + 1.33314422036e-1f;
     p = p * s - 3.33332819422e-1f;
     float small = p * s * z + z;
-    return copysignf(z >= 0.625f ? big : small, x);
+    int32_t bb, sb, xb, use_big = -(int32_t)(z >= 0.625f);
+    memcpy(&bb, &big, sizeof bb);
+    memcpy(&sb, &small, sizeof sb);
+    memcpy(&xb, &x, sizeof xb);
+    int32_t yb = (bb & use_big) | (sb & ~use_big) | (xb & INT32_MIN); /* big, small >= 0: or-ing sets the sign */
+    float y;
+    memcpy(&y, &yb, sizeof y);
+    return y;
 }
 
 #endif
