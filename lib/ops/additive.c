@@ -23,6 +23,13 @@
 /* The row loops compiled for AVX-512 and the default, picked at load time;
  * -std=c11 turns contraction off, so both clones round alike. */
 #define AK_ADD_VCLONE __attribute__((target_clones("avx512f", "default")))
+/* The same with a clone that has FMA without AVX-512, where fmaf must be
+ * one instruction rather than a library call. */
+#define AK_ADD_FMA_CLONE __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+
+/* ak_sgemm's K block (kernels/gemm.h): its sums run over blocks of this many
+ * values of k, each from 0, added to C block after block. */
+enum { GEMM_KC = 256 };
 
 /* One row of t = tanh(q + k): ak_add then ak_tanh (ak_vtanhf, ops/vexp.h). */
 AK_ADD_VCLONE static void tanh_row(const float *restrict q, const float *restrict k, float *restrict t, int64_t A)
@@ -32,19 +39,38 @@ AK_ADD_VCLONE static void tanh_row(const float *restrict q, const float *restric
         t[a] = ak_vtanhf(q[a] + k[a]);
 }
 
-/* One row of the backward's elementwise part: t = tanh(q + k) as above, and
- * ds = dt * (1 - t^2) with dt = de v. The composition computes dt as a GEMM
- * with K = 1 accumulating onto zeros (one product, rounded once, added to
- * 0 on every GEMM path) and then tanh's backward onto zeros: the same two
- * roundings and the two additions of 0 are written out. */
-AK_ADD_VCLONE static void tanh_grad_row(const float *restrict q, const float *restrict k, float de,
-                                        const float *restrict v, float *restrict t, float *restrict ds, int64_t A)
+/* One row of the backward: t = tanh(q + k) as above, ds = dt * (1 - t^2)
+ * with dt = de v, and the row's term of dv += de^T t. The composition
+ * computes dt as a GEMM with K = 1 accumulating onto zeros (one product,
+ * rounded once, added to 0 on every GEMM path) and then tanh's backward onto
+ * zeros: the same two roundings and the two additions of 0 are written out.
+ * dv (NULL: none) is the running sum of the row's K block, continued as the
+ * GEMM's micro-kernel does: a fused multiply-add on its FMA paths (fused),
+ * a product then a sum on the generic one. */
+AK_ADD_FMA_CLONE static void tanh_grad_row(const float *restrict q, const float *restrict k, float de,
+                                           const float *restrict v, float *restrict ds, float *restrict dv, int fused,
+                                           int64_t A)
 {
+    if (dv && fused) {
 #pragma omp simd
-    for (int64_t a = 0; a < A; a++) {
-        float y = ak_vtanhf(q[a] + k[a]);
-        t[a] = y;
-        ds[a] = 0.0f + (0.0f + de * v[a]) * (1.0f - y * y);
+        for (int64_t a = 0; a < A; a++) {
+            float y = ak_vtanhf(q[a] + k[a]);
+            ds[a] = 0.0f + (0.0f + de * v[a]) * (1.0f - y * y);
+            dv[a] = fmaf(de, y, dv[a]);
+        }
+    } else if (dv) {
+#pragma omp simd
+        for (int64_t a = 0; a < A; a++) {
+            float y = ak_vtanhf(q[a] + k[a]);
+            ds[a] = 0.0f + (0.0f + de * v[a]) * (1.0f - y * y);
+            dv[a] = dv[a] + de * y;
+        }
+    } else {
+#pragma omp simd
+        for (int64_t a = 0; a < A; a++) {
+            float y = ak_vtanhf(q[a] + k[a]);
+            ds[a] = 0.0f + (0.0f + de * v[a]) * (1.0f - y * y);
+        }
     }
 }
 
@@ -92,56 +118,60 @@ static void build_tanh(const ak_tensor *q, const ak_tensor *k, float *t)
  *   dq[b, i, a] += sum_j ds[b, i, j, a],  dk[b, j, a] += sum_i ds[b, i, j, a]
  *                                      (add's broadcast backward: float sums in
  *                                      increasing output order)
- * t, dt and ds in one pass over the rows (tanh_grad_row), dv from t by the
- * composition's GEMM. */
+ * t, dt, ds and dv in one pass over the rows, t never stored: the rows go by
+ * the GEMM's K blocks (GEMM_KC rows), each block's dv sum is built as the
+ * GEMM builds it (tanh_grad_row) and the sums are added to dv in block
+ * order, so dv is bitwise the GEMM's whatever thread took which block. */
 static void additive_scores_backward(ak_ctx *ctx, ak_node *n)
 {
     ak_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *bias = n->n_in > 3 ? n->in[3] : NULL;
     int64_t B = q->shape[0], Lq = q->shape[1], Lk = k->shape[1], A = q->shape[2];
-    int64_t rows = B * Lq * Lk;
+    int64_t rows = B * Lq * Lk, nblk = (rows + GEMM_KC - 1) / GEMM_KC;
     const float *de = n->out->grad;
     float *gq = ak_grad(ctx, q), *gk = ak_grad(ctx, k), *gv = ak_grad(ctx, v);
     float *gb = bias ? ak_grad(ctx, bias) : NULL;
-    size_t bytes = sizeof(float) * (size_t)(rows * A);
-    float *t = ak_arena_alloc_recycled(&ctx->arena, bytes);
-    float *ds = (gq || gk) ? ak_arena_alloc_recycled(&ctx->arena, bytes) : NULL;
-    if (!t || ((gq || gk) && !ds)) {
+    size_t bytes = sizeof(float) * (size_t)(rows * A), pbytes = sizeof(float) * (size_t)(nblk * A);
+    float *ds = ak_arena_alloc_recycled(&ctx->arena, bytes);
+    float *part = gv ? ak_arena_calloc_recycled(&ctx->arena, pbytes) : NULL;
+    if (!ds || (gv && !part)) {
         ak_ctx_fail(ctx, "additive_scores: out of memory for a scratch of %lld x %lld", (long long)rows, (long long)A);
         return;
     }
-    if (ds) {
+    int fused = strcmp(ak_sgemm_isa(), "generic") != 0;
 #pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
-        for (int64_t r = 0; r < rows; r++) {
+    for (int64_t kb = 0; kb < nblk; kb++) {
+        int64_t end = (kb + 1) * GEMM_KC < rows ? (kb + 1) * GEMM_KC : rows;
+        for (int64_t r = kb * GEMM_KC; r < end; r++) {
             int64_t j = r % Lk, bi = r / Lk, b = bi / Lq;
-            tanh_grad_row(q->data + bi * A, k->data + (b * Lk + j) * A, de[r], v->data, t + r * A, ds + r * A, A);
+            tanh_grad_row(q->data + bi * A, k->data + (b * Lk + j) * A, de[r], v->data, ds + r * A,
+                          part ? part + kb * A : NULL, fused, A);
         }
-    } else {
-        build_tanh(q, k, t);
     }
-    if (gv)
-        ak_sgemm(1, 0, 1, A, rows, 1.0f, de, 1, t, A, 1.0f, gv, A);
+    if (gv) {
+        for (int64_t kb = 0; kb < nblk; kb++)
+            for (int64_t a = 0; a < A; a++)
+                gv[a] = part[kb * A + a] + gv[a];
+        ak_arena_release(&ctx->arena, part, pbytes);
+    }
     if (gb) {
         double acc = 0;
         for (int64_t r = 0; r < rows; r++)
             acc += de[r];
         gb[0] += (float)acc;
     }
-    if (ds) {
-        /* dq: rows (b, i) own their sums over j; dk: batches b own theirs. */
-        if (gq) {
+    /* dq: rows (b, i) own their sums over j; dk: batches b own theirs. */
+    if (gq) {
 #pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
-            for (int64_t bi = 0; bi < B * Lq; bi++)
-                add_strided_sums(ds + bi * Lk * A, Lk, A, gq + bi * A, A);
-        }
-        if (gk) {
-#pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
-            for (int64_t b = 0; b < B; b++)
-                for (int64_t j = 0; j < Lk; j++)
-                    add_strided_sums(ds + (b * Lq * Lk + j) * A, Lq, Lk * A, gk + (b * Lk + j) * A, A);
-        }
-        ak_arena_release(&ctx->arena, ds, bytes);
+        for (int64_t bi = 0; bi < B * Lq; bi++)
+            add_strided_sums(ds + bi * Lk * A, Lk, A, gq + bi * A, A);
     }
-    ak_arena_release(&ctx->arena, t, bytes);
+    if (gk) {
+#pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
+        for (int64_t b = 0; b < B; b++)
+            for (int64_t j = 0; j < Lk; j++)
+                add_strided_sums(ds + (b * Lq * Lk + j) * A, Lq, Lk * A, gk + (b * Lk + j) * A, A);
+    }
+    ak_arena_release(&ctx->arena, ds, bytes);
 }
 
 ak_tensor *ak_additive_scores(ak_ctx *ctx, ak_tensor *q, ak_tensor *k, ak_tensor *v, ak_tensor *bias)
@@ -171,7 +201,12 @@ ak_tensor *ak_additive_scores(ak_ctx *ctx, ak_tensor *q, ak_tensor *k, ak_tensor
     if (bias)
         for (int64_t r = 0; r < rows; r++)
             e->data[r] = bias->data[0];
-    ak_sgemm(0, 1, rows, 1, A, 1.0f, t, A > 0 ? A : 1, v->data, A > 0 ? A : 1, bias ? 1.0f : 0.0f, e->data, 1);
+    /* e^T = v t^T: the composition's product t v^T with the roles swapped,
+     * each element the same multiply-add chain (a product's operands
+     * commute), but a GEMM with one row and `rows` columns fills the
+     * micro-tiles far better than one with `rows` rows and one column. */
+    ak_sgemm(0, 1, 1, rows, A, 1.0f, v->data, A > 0 ? A : 1, t, A > 0 ? A : 1, bias ? 1.0f : 0.0f, e->data,
+             rows > 0 ? rows : 1);
     ak_arena_release(&ctx->arena, t, bytes);
     ak_tensor *in[4] = {q, k, v, bias};
     ak_tape_record(ctx, e, "additive_scores", additive_scores_backward, bias ? 4 : 3, in);
