@@ -13,18 +13,20 @@ typedef struct gc_case {
     int seq; /* gi is [B, L, 3H] and step t is used */
     int64_t t;
     int mask; /* in[3] is a [B, 1] mask */
+    int gx;   /* the last input is a second projection part gx */
 } gc_case;
 
 static ak_tensor *f_gru(ak_ctx *c, ak_tensor *const *in, void *u)
 {
     const gc_case *k = u;
-    return ak_gru_cell(c, in[0], k->seq ? k->t : 0, in[1], in[2], k->mask ? in[3] : NULL);
+    return ak_gru_cell(c, in[0], k->seq ? k->t : 0, k->gx ? in[k->mask ? 4 : 3] : NULL, in[1], in[2],
+                       k->mask ? in[3] : NULL);
 }
 
 Test(ops_gru_cell, gradcheck_without_mask)
 {
     enum { B = 3, H = 4 };
-    gc_case k = {0, 0, 0};
+    gc_case k = {0, 0, 0, 0};
     ak_gc_input in[3] = {th_in(th_rand(0, B * 3 * H, -1.5f, 1.5f, 41), 2, ak_shape(B, 3 * H), 1),
                          th_in(th_rand(1, B * 3 * H, -1.5f, 1.5f, 42), 2, ak_shape(B, 3 * H), 1),
                          th_in(th_rand(2, B * H, -1, 1, 43), 2, ak_shape(B, H), 1)};
@@ -37,7 +39,7 @@ Test(ops_gru_cell, gradcheck_with_mask_and_a_step_of_a_sequence)
      * is the upstream gradient there and dgi, dgh are 0. */
     enum { B = 4, L = 3, H = 5 };
     static const float mask[B] = {1, 0, 1, 0};
-    gc_case k = {1, 1, 1};
+    gc_case k = {1, 1, 1, 0};
     ak_gc_input in[4] = {th_in(th_rand(0, B * L * 3 * H, -1.5f, 1.5f, 51), 3, ak_shape(B, L, 3 * H), 1),
                          th_in(th_rand(1, B * 3 * H, -1.5f, 1.5f, 52), 2, ak_shape(B, 3 * H), 1),
                          th_in(th_rand(2, B * H, -1, 1, 53), 2, ak_shape(B, H), 1), th_in(mask, 2, ak_shape(B, 1), 0)};
@@ -47,11 +49,54 @@ Test(ops_gru_cell, gradcheck_with_mask_and_a_step_of_a_sequence)
 Test(ops_gru_cell, gradcheck_with_a_state_that_needs_no_gradient)
 {
     enum { B = 2, H = 3 };
-    gc_case k = {0, 0, 0};
+    gc_case k = {0, 0, 0, 0};
     ak_gc_input in[3] = {th_in(th_rand(0, B * 3 * H, -1, 1, 61), 2, ak_shape(B, 3 * H), 1),
                          th_in(th_rand(1, B * 3 * H, -1, 1, 62), 2, ak_shape(B, 3 * H), 1),
                          th_in(th_rand(2, B * H, -1, 1, 63), 2, ak_shape(B, H), 0)};
     th_check_gradients(f_gru, &k, 3, in, TH_GC_OPTS);
+}
+
+Test(ops_gru_cell, gradcheck_with_a_second_projection_part)
+{
+    enum { B = 3, L = 2, H = 4 };
+    static const float mask[B] = {1, 1, 0};
+    gc_case k = {1, 1, 1, 1};
+    ak_gc_input in[5] = {th_in(th_rand(0, B * L * 3 * H, -1, 1, 81), 3, ak_shape(B, L, 3 * H), 1),
+                         th_in(th_rand(1, B * 3 * H, -1, 1, 82), 2, ak_shape(B, 3 * H), 1),
+                         th_in(th_rand(2, B * H, -1, 1, 83), 2, ak_shape(B, H), 1), th_in(mask, 2, ak_shape(B, 1), 0),
+                         th_in(th_rand(3, B * 3 * H, -1, 1, 84), 2, ak_shape(B, 3 * H), 1)};
+    th_check_gradients(f_gru, &k, 5, in, TH_GC_OPTS);
+}
+
+Test(ops_gru_cell, a_second_projection_part_is_bitwise_an_add_first)
+{
+    /* gi step t plus gx inside the op against ak_add(slice of gi, gx) fed as
+     * a 2-D gi: the same values, and gx gets the gradient that gi gets. */
+    enum { B = 5, L = 3, H = 7, G = 3 * H };
+    ak_ctx c;
+    ak_ctx_init(&c, 0, 1);
+    ak_tensor *gi = ak_tensor_from(&c, 3, ak_shape(B, L, G), th_rand(0, B * L * G, -2, 2, 91), 1);
+    ak_tensor *gx = ak_tensor_from(&c, 2, ak_shape(B, G), th_rand(1, B * G, -2, 2, 92), 1);
+    ak_tensor *gh = ak_tensor_from(&c, 2, ak_shape(B, G), th_rand(2, B * G, -2, 2, 93), 0);
+    ak_tensor *h = ak_tensor_from(&c, 2, ak_shape(B, H), th_rand(3, B * H, -1, 1, 94), 0);
+    ak_tensor *y = ak_gru_cell(&c, gi, 1, gx, gh, h, NULL);
+    ak_tensor *sum = ak_add(&c, ak_reshape(&c, ak_slice(&c, gi, 1, 1, 1), 2, ak_shape(B, G)), gx);
+    ak_tensor *ref = ak_gru_cell(&c, sum, 0, NULL, gh, h, NULL);
+    cr_assert(y && ref, "%s", c.err.msg);
+    cr_expect(memcmp(y->data, ref->data, sizeof(float) * B * H) == 0, "values differ");
+    float g[B * H];
+    for (int i = 0; i < B * H; i++)
+        g[i] = 0.1f * (float)(i % 5) - 0.2f;
+    ak_err err;
+    cr_assert_eq(ak_backward_seeded(&c, y, g, &err), 0, "%s", err.msg);
+    float dgx[B * G];
+    memcpy(dgx, gx->grad, sizeof dgx);
+    for (int b = 0; b < B; b++)
+        for (int j = 0; j < G; j++) {
+            cr_expect_eq(gi->grad[(b * L + 1) * G + j], dgx[b * G + j], "gi and gx gradients differ at %d, %d", b, j);
+            cr_expect_eq(gi->grad[(b * L + 0) * G + j], 0.0f, "step 0 of gi got a gradient");
+        }
+    ak_ctx_free(&c);
 }
 
 /* ---- values: the composition the op replaced ------------------------------ */
@@ -89,7 +134,7 @@ static void run_cell(int fused, int with_mask, int nthreads, int64_t B, int64_t 
     for (int64_t b = 0; b < B; b++)
         mask->data[b] = b % 3 == 2 ? 0.0f : 1.0f;
     ak_tensor *m = with_mask ? mask : NULL;
-    ak_tensor *y = fused ? ak_gru_cell(&c, gi, 0, gh, h, m) : composed(&c, gi, gh, h, m);
+    ak_tensor *y = fused ? ak_gru_cell(&c, gi, 0, NULL, gh, h, m) : composed(&c, gi, gh, h, m);
     cr_assert_not_null(y, "%s", c.err.msg);
     float *g = malloc(sizeof(float) * (size_t)y->size);
     for (int64_t i = 0; i < y->size; i++)
@@ -153,7 +198,7 @@ Test(ops_gru_cell, matches_a_double_reference_and_padded_rows_keep_h)
     ak_tensor *tgh = ak_tensor_from(&c, 2, ak_shape(B, 3 * H), gh, 0);
     ak_tensor *th = ak_tensor_from(&c, 2, ak_shape(B, H), h, 0);
     ak_tensor *tm = ak_tensor_from(&c, 2, ak_shape(B, 1), mask, 0);
-    ak_tensor *y = ak_gru_cell(&c, tgi, 0, tgh, th, tm);
+    ak_tensor *y = ak_gru_cell(&c, tgi, 0, NULL, tgh, th, tm);
     cr_assert_not_null(y, "%s", c.err.msg);
     for (int b = 0; b < B; b++)
         for (int j = 0; j < H; j++) {
@@ -179,7 +224,7 @@ Test(ops_gru_cell, records_nothing_in_no_grad_mode)
     ak_tensor *h = ak_tensor_zeros(&c, 2, ak_shape(2, 2));
     gi->requires_grad = 1;
     int prev = ak_set_grad_enabled(&c, 0);
-    ak_tensor *y = ak_gru_cell(&c, gi, 0, gh, h, NULL);
+    ak_tensor *y = ak_gru_cell(&c, gi, 0, NULL, gh, h, NULL);
     ak_set_grad_enabled(&c, prev);
     cr_assert_not_null(y, "%s", c.err.msg);
     cr_expect_null(c.tape);
@@ -196,17 +241,17 @@ Test(ops_gru_cell, error_names_shapes)
     ak_ctx_init(&c, 0, 1);
     ak_tensor *gi = ak_tensor_zeros(&c, 3, ak_shape(2, 4, 6)), *gh = ak_tensor_zeros(&c, 2, ak_shape(2, 6));
     ak_tensor *h = ak_tensor_zeros(&c, 2, ak_shape(2, 2));
-    cr_expect_null(ak_gru_cell(&c, gi, 4, gh, h, NULL));
-    cr_expect_str_eq(c.err.msg, "gru_cell: expected gi [B, 3H] or [B, L, 3H] with step t in [0, L), gh [B, 3H], "
-                                "h [B, H] and mask [B, 1] or none, got gi [2, 4, 6] (t 4), gh [2, 6], h [2, 2], "
-                                "mask none");
+    cr_expect_null(ak_gru_cell(&c, gi, 4, NULL, gh, h, NULL));
+    cr_expect_str_eq(c.err.msg, "gru_cell: expected gi [B, 3H] or [B, L, 3H] with step t in [0, L), gx [B, 3H] or "
+                                "none, gh [B, 3H], h [B, H] and mask [B, 1] or none, got gi [2, 4, 6] (t 4), gx "
+                                "none, gh [2, 6], h [2, 2], mask none");
     ak_ctx_free(&c);
     ak_ctx_init(&c, 0, 1);
     gi = ak_tensor_zeros(&c, 2, ak_shape(2, 6));
     h = ak_tensor_zeros(&c, 2, ak_shape(2, 2));
     ak_tensor *bad = ak_tensor_zeros(&c, 2, ak_shape(2, 5));
-    cr_expect_null(ak_gru_cell(&c, gi, 0, bad, h, NULL));
+    cr_expect_null(ak_gru_cell(&c, gi, 0, NULL, bad, h, NULL));
     cr_expect(strstr(c.err.msg, "gh [2, 5]") != NULL, "%s", c.err.msg);
-    cr_expect_null(ak_gru_cell(&c, NULL, 0, gi, h, NULL));
+    cr_expect_null(ak_gru_cell(&c, NULL, 0, NULL, gi, h, NULL));
     ak_ctx_free(&c);
 }

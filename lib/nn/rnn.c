@@ -32,9 +32,8 @@ static ak_tensor *keep_padded(ak_ctx *ctx, ak_tensor *mask, ak_tensor *new_, ak_
     return ak_add(ctx, ak_mul(ctx, new_, mask), ak_mul(ctx, old, ak_sub(ctx, one, mask)));
 }
 
-/* The cell on step t of gi ([B, G*H], t 0, or [B, L, G*H]). */
-static void cell_step_at(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, int64_t t, ak_tensor *h, ak_tensor *c,
-                         ak_tensor *mask, ak_tensor **h_out, ak_tensor **c_out)
+void ak_nn_rnn_cell_step_at(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, int64_t t, ak_tensor *gx,
+                            ak_tensor *h, ak_tensor *c, ak_tensor *mask, ak_tensor **h_out, ak_tensor **c_out)
 {
     int64_t H = m->hidden;
     ak_tensor *gh = ak_linear(ctx, h, m->w_hh, m->b_hh);
@@ -42,13 +41,15 @@ static void cell_step_at(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, in
         /* The gates fused (ops/gru_cell.h): h' = n + z * (h - n), the form
          * PyTorch's CPU kernel evaluates, and the mask blend of keep_padded,
          * bitwise. */
-        *h_out = ak_gru_cell(ctx, gi, t, gh, h, mask);
+        *h_out = ak_gru_cell(ctx, gi, t, gx, gh, h, mask);
         if (c_out)
             *c_out = NULL;
         return;
     }
     if (gi && gi->ndim == 3)
         gi = ak_reshape(ctx, ak_slice(ctx, gi, 1, t, 1), 2, ak_shape(gi->shape[0], gi->shape[2]));
+    if (gx)
+        gi = ak_add(ctx, gi, gx);
     ak_tensor *g = ak_add(ctx, gi, gh);
     ak_tensor *i = ak_sigmoid(ctx, gate(ctx, g, 0, H)), *f = ak_sigmoid(ctx, gate(ctx, g, 1, H));
     ak_tensor *gg = ak_tanh(ctx, gate(ctx, g, 2, H)), *o = ak_sigmoid(ctx, gate(ctx, g, 3, H));
@@ -61,7 +62,7 @@ static void cell_step_at(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, in
 void ak_nn_rnn_cell_step(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, ak_tensor *h, ak_tensor *c,
                          ak_tensor *mask, ak_tensor **h_out, ak_tensor **c_out)
 {
-    cell_step_at(ctx, m, gi, 0, h, c, mask, h_out, c_out);
+    ak_nn_rnn_cell_step_at(ctx, m, gi, 0, NULL, h, c, mask, h_out, c_out);
 }
 
 ak_tensor *ak_nn_step_mask(ak_ctx *ctx, const int32_t *ids, int64_t B, int64_t L, int64_t t)
@@ -94,7 +95,7 @@ ak_tensor *ak_nn_rnn_run(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *x, con
     for (int64_t s = 0; s < L && gi_all; s++) {
         int64_t t = reverse ? L - 1 - s : s;
         ak_tensor *mask = ids ? ak_nn_step_mask(ctx, ids, B, L, t) : NULL;
-        cell_step_at(ctx, m, gi_all, t, h, c, mask, &h, &c);
+        ak_nn_rnn_cell_step_at(ctx, m, gi_all, t, NULL, h, c, mask, &h, &c);
         outv[t] = ak_reshape(ctx, h, 3, ak_shape(B, 1, H));
         if (!h)
             return NULL;

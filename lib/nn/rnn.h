@@ -31,6 +31,14 @@ int ak_nn_rnn_cell_init(ak_nn_rnn_cell *m, ak_params *p, const char *name, ak_rn
 void ak_nn_rnn_cell_step(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, ak_tensor *h, ak_tensor *c,
                          ak_tensor *mask, ak_tensor **h_out, ak_tensor **c_out);
 
+/* The same step with the input projection given as step t of gi ([B, G*H]
+ * with t 0, or [B, L, G*H]: the projections of a whole sequence, read in
+ * place) plus gx ([B, G*H], or NULL), a second part of it added first (as
+ * ak_add): the decoder projects its embeddings for all steps at once and
+ * the attention context step by step. */
+void ak_nn_rnn_cell_step_at(ak_ctx *ctx, const ak_nn_rnn_cell *m, ak_tensor *gi, int64_t t, ak_tensor *gx,
+                            ak_tensor *h, ak_tensor *c, ak_tensor *mask, ak_tensor **h_out, ak_tensor **c_out);
+
 /* Runs a cell over x [B, L, in] from zero state, forwards or backwards in
  * time, skipping padded positions (ids == AK_PAD, row-major [B, L]; NULL:
  * none). Returns outputs [B, L, H] (a padded position carries the state

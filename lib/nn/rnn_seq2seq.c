@@ -122,20 +122,41 @@ static int encode(ak_ctx *ctx, const ak_rnn_s2s *r, const int32_t *src, int64_t 
     return ctx->failed ? -1 : 0;
 }
 
-/* One decoder step on embedded input e [B, H]; returns the top state [B, H]. */
-static ak_tensor *step(ak_ctx *ctx, const ak_rnn_s2s *r, ak_rnn_state *s, ak_tensor *e)
+/* The first decoder layer's input projection, cat(e, c) W_ih^T + b_ih, in
+ * two parts when the embeddings of every step are known up front (teacher
+ * forcing): pre = e W_e^T + b_ih for all steps in one GEMM, and per step
+ * gx = c W_c^T, with W_e, W_c the embedding and context columns of W_ih.
+ * The GEMM sums K in blocks of 256 (kernels/gemm.h), so with H a multiple of
+ * 256 and a context of at most 256 (r-small), bias + embedding part +
+ * context part are the very additions of the one-GEMM form and the values
+ * are bitwise the same; otherwise they differ by rounding only. Neither the embedding slice nor the concatenation is
+ * built per step. */
+typedef struct pre_proj {
+    ak_tensor *pre; /* [B, Lt, G*H] */
+    ak_tensor *w_c; /* [G*H, enc_width] */
+} pre_proj;
+
+/* One decoder step: on embedded input e [B, H], or on step s->t of pp (e
+ * NULL). Returns the top state [B, H]. */
+static ak_tensor *step(ak_ctx *ctx, const ak_rnn_s2s *r, ak_rnn_state *s, ak_tensor *e, const pre_proj *pp)
 {
     int64_t B = s->B, H = r->d.d_model, top = s->layers - 1;
     ak_tensor *q = ak_reshape(ctx, s->h[top], 3, ak_shape(B, 1, H));
     ak_tensor *ctxv = ak_nn_attention_forward(ctx, &r->attn, q, s->mem, s->src_mask, NULL, s->cap, AK_ROLE_CROSS, 0);
     if (!ctxv)
         return NULL;
-    ak_tensor *parts[2] = {e, ak_reshape(ctx, ctxv, 2, ak_shape(B, ctxv->shape[2]))};
-    ak_tensor *x = ak_concat(ctx, parts, 2, 1);
+    ak_tensor *c2 = ak_reshape(ctx, ctxv, 2, ak_shape(B, ctxv->shape[2]));
+    ak_tensor *x = NULL;
     for (int64_t i = 0; i < s->layers; i++) {
         const ak_nn_rnn_cell *cell = &r->dec[i];
-        ak_tensor *gi = ak_linear(ctx, x, cell->w_ih, cell->b_ih);
-        ak_nn_rnn_cell_step(ctx, cell, gi, s->h[i], s->c[i], NULL, &s->h[i], &s->c[i]);
+        if (i == 0 && pp) {
+            ak_tensor *gx = ak_linear(ctx, c2, pp->w_c, NULL);
+            ak_nn_rnn_cell_step_at(ctx, cell, pp->pre, s->t, gx, s->h[0], s->c[0], NULL, &s->h[0], &s->c[0]);
+        } else {
+            ak_tensor *parts[2] = {e, c2};
+            ak_tensor *gi = ak_linear(ctx, i == 0 ? ak_concat(ctx, parts, 2, 1) : x, cell->w_ih, cell->b_ih);
+            ak_nn_rnn_cell_step(ctx, cell, gi, s->h[i], s->c[i], NULL, &s->h[i], &s->c[i]);
+        }
         x = s->h[i];
     }
     s->t++;
@@ -149,13 +170,17 @@ ak_tensor *ak_rnn_s2s_hidden(ak_ctx *ctx, const ak_rnn_s2s *r, const int32_t *sr
     if (encode(ctx, r, src, B, Ls, &s) != 0)
         return NULL;
     int64_t H = r->d.d_model;
+    const ak_nn_rnn_cell *c0 = &r->dec[0];
     ak_tensor *emb = ak_dropout(ctx, ak_nn_embedding_forward(ctx, &r->tgt_emb, tgt_in, 2, ak_shape(B, Lt)), r->d.dropout);
+    pre_proj pp = {ak_linear(ctx, emb, ak_slice(ctx, c0->w_ih, 1, 0, H), c0->b_ih),
+                   ak_slice(ctx, c0->w_ih, 1, H, r->enc_width)};
     ak_tensor **tops = ak_arena_alloc(&ctx->arena, sizeof *tops * (size_t)Lt);
     if (!tops)
         return ak_ctx_fail(ctx, "rnn: out of memory");
+    if (!pp.pre || !pp.w_c)
+        return NULL;
     for (int64_t t = 0; t < Lt; t++) {
-        ak_tensor *e = ak_reshape(ctx, ak_slice(ctx, emb, 1, t, 1), 2, ak_shape(B, H));
-        tops[t] = ak_reshape(ctx, step(ctx, r, &s, e), 3, ak_shape(B, 1, H));
+        tops[t] = ak_reshape(ctx, step(ctx, r, &s, NULL, &pp), 3, ak_shape(B, 1, H));
         if (!tops[t])
             return NULL;
     }
@@ -193,7 +218,7 @@ ak_tensor *ak_rnn_s2s_step(ak_ctx *ctx, const ak_rnn_s2s *r, ak_rnn_state *s, co
                            (long long)s->max_steps);
     int64_t B = s->B, H = r->d.d_model;
     ak_tensor *e = ak_dropout(ctx, ak_nn_embedding_forward(ctx, &r->tgt_emb, prev, 1, ak_shape(B)), r->d.dropout);
-    ak_tensor *top = step(ctx, r, s, ak_reshape(ctx, e, 2, ak_shape(B, H)));
+    ak_tensor *top = step(ctx, r, s, ak_reshape(ctx, e, 2, ak_shape(B, H)), NULL);
     return ak_nn_linear_forward(ctx, &r->out, top);
 }
 

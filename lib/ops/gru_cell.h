@@ -25,9 +25,14 @@
  * differentiated) or NULL for no padding. gi may also be [B, L, 3H], the
  * input projections of a whole sequence, of which step t is used (its
  * gradient lands in that step's slot): no per-step slice copy. t must be 0
- * for a 2-D gi. Returns a new [B, H] arena tensor, or NULL (context failed
- * with a message naming the shapes) on mismatched shapes or t out of range;
- * NULL without a new message when gi, gh or h is NULL. */
-ak_tensor *ak_gru_cell(ak_ctx *ctx, ak_tensor *gi, int64_t t, ak_tensor *gh, ak_tensor *h, ak_tensor *mask);
+ * for a 2-D gi. gx [B, 3H] or NULL: a second part of the input projection,
+ * added to gi's step before the gates (the RNN decoder projects the
+ * embeddings of all steps at once, the attention context step by step); the
+ * sum is rounded as ak_add rounds it, and gx receives gi's gradient.
+ * Returns a new [B, H] arena tensor, or NULL (context failed with a message
+ * naming the shapes) on mismatched shapes or t out of range; NULL without a
+ * new message when gi, gh or h is NULL. */
+ak_tensor *ak_gru_cell(ak_ctx *ctx, ak_tensor *gi, int64_t t, ak_tensor *gx, ak_tensor *gh, ak_tensor *h,
+                       ak_tensor *mask);
 
 #endif
