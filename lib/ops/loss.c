@@ -258,24 +258,33 @@ static void lce_logits(const float *x, const ak_tensor *w, const ak_tensor *b, i
 }
 
 /* acc[j] += sum over rows of g[r, j] in row order: add_column_sums of
- * matmul.c with the double accumulators kept across calls. */
+ * matmul.c with the double accumulators kept across calls. A block of CB
+ * columns at a time (column_block_sums: vectorized across the block, each
+ * column's additions in row order, so the same bits in either clone). */
+enum { CB = 64 };
+AK_LOSS_VCLONE static void column_block_sums(const float *restrict g, int64_t rows, int64_t cols, int64_t w,
+                                             double *restrict acc)
+{
+    double s[CB];
+    for (int64_t j = 0; j < w; j++)
+        s[j] = acc[j];
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = g + r * cols;
+#pragma omp simd
+        for (int64_t j = 0; j < w; j++)
+            s[j] += row[j];
+    }
+    for (int64_t j = 0; j < w; j++)
+        acc[j] = s[j];
+}
+
 static void lce_column_sums(const float *g, int64_t rows, int64_t cols, double *acc)
 {
-    enum { CB = 64 };
     int64_t blocks = (cols + CB - 1) / CB;
 #pragma omp parallel for schedule(static) if (rows * cols >= AK_PAR_MIN)
     for (int64_t blk = 0; blk < blocks; blk++) {
         int64_t j0 = blk * CB, w = cols - j0 < CB ? cols - j0 : CB;
-        double s[CB];
-        for (int64_t j = 0; j < w; j++)
-            s[j] = acc[j0 + j];
-        for (int64_t r = 0; r < rows; r++) {
-            const float *row = g + r * cols + j0;
-            for (int64_t j = 0; j < w; j++)
-                s[j] += row[j];
-        }
-        for (int64_t j = 0; j < w; j++)
-            acc[j0 + j] = s[j];
+        column_block_sums(g + j0, rows, cols, w, acc + j0);
     }
 }
 

@@ -137,22 +137,31 @@ ak_tensor *ak_matmul(ak_ctx *ctx, ak_tensor *a, ak_tensor *b, int ta, int tb)
 
 /* out[j] += sum over r of g[r * cols + j], rows in increasing order. Threads
  * split the columns into fixed blocks, so every column is summed by one
- * thread in the same order whatever the thread count. */
+ * thread in the same order whatever the thread count. A block's double sums
+ * run across its columns in SIMD lanes (an AVX-512 clone and the default,
+ * the same additions in the same order, so the same bits). */
+enum { CB = 64 };
+__attribute__((target_clones("avx512f", "default"))) static void
+column_block_sums(const float *restrict g, int64_t rows, int64_t cols, int64_t w, float *restrict out)
+{
+    double acc[CB] = {0};
+    for (int64_t r = 0; r < rows; r++) {
+        const float *row = g + r * cols;
+#pragma omp simd
+        for (int64_t j = 0; j < w; j++)
+            acc[j] += row[j];
+    }
+    for (int64_t j = 0; j < w; j++)
+        out[j] += (float)acc[j];
+}
+
 static void add_column_sums(const float *g, int64_t rows, int64_t cols, float *out)
 {
-    enum { CB = 64 };
     int64_t blocks = (cols + CB - 1) / CB;
 #pragma omp parallel for schedule(static) if (rows * cols >= AK_PAR_MIN)
     for (int64_t blk = 0; blk < blocks; blk++) {
         int64_t j0 = blk * CB, w = cols - j0 < CB ? cols - j0 : CB;
-        double acc[CB] = {0};
-        for (int64_t r = 0; r < rows; r++) {
-            const float *row = g + r * cols + j0;
-            for (int64_t j = 0; j < w; j++)
-                acc[j] += row[j];
-        }
-        for (int64_t j = 0; j < w; j++)
-            out[j0 + j] += (float)acc[j];
+        column_block_sums(g + j0, rows, cols, w, out + j0);
     }
 }
 
