@@ -489,9 +489,11 @@ static void run_additive(int fused, int nthreads, int64_t B, int64_t Lq, int64_t
 Test(ops_fused, additive_scores_is_bitwise_the_composition_for_1_2_4_threads)
 {
     /* Lq 1 as in a decoder step and Lq 3 as over a whole sequence; sizes
-     * large enough for the parallel loops. */
-    static const int64_t shapes[2][4] = {{64, 1, 16, 256}, {8, 3, 20, 300}};
-    for (int s = 0; s < 2; s++) {
+     * large enough for the parallel loops. Then Lq 1 with the keys of a batch
+     * row cut by the backward's 256-row blocks (the general path) and with
+     * fewer than 256 rows (the one-query path, odd Lk). */
+    static const int64_t shapes[4][4] = {{64, 1, 16, 256}, {8, 3, 20, 300}, {20, 1, 13, 40}, {5, 1, 7, 33}};
+    for (int s = 0; s < 4; s++) {
         int64_t B = shapes[s][0], Lq = shapes[s][1], Lk = shapes[s][2], A = shapes[s][3];
         size_t n = (size_t)(B * Lq * Lk + B * Lq * A + B * Lk * A + A + 1);
         float *ref = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);

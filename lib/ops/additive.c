@@ -74,6 +74,36 @@ AK_ADD_FMA_CLONE static void tanh_grad_row(const float *restrict q, const float 
     }
 }
 
+/* The same for a row when its dq and dk sums can be made in the pass (one
+ * query per batch row, see additive_scores_backward): ds is not stored but
+ * added to the row's running dq sum (dq, from 0 over j) and, the row being
+ * its key's only term, to dk as 0 + ds (add's broadcast backward with one
+ * term). dv, dq, dk may point at one scratch row when not wanted. */
+AK_ADD_FMA_CLONE static void tanh_grad_row_sums(const float *restrict q, const float *restrict k, float de,
+                                                const float *restrict v, float *dv, int fused, float *dq, float *dk,
+                                                int64_t A)
+{
+    if (fused) {
+#pragma omp simd
+        for (int64_t a = 0; a < A; a++) {
+            float y = ak_vtanhf(q[a] + k[a]);
+            float ds = 0.0f + (0.0f + de * v[a]) * (1.0f - y * y);
+            dv[a] = fmaf(de, y, dv[a]);
+            dq[a] += ds;
+            dk[a] += 0.0f + ds;
+        }
+    } else {
+#pragma omp simd
+        for (int64_t a = 0; a < A; a++) {
+            float y = ak_vtanhf(q[a] + k[a]);
+            float ds = 0.0f + (0.0f + de * v[a]) * (1.0f - y * y);
+            dv[a] = dv[a] + de * y;
+            dq[a] += ds;
+            dk[a] += 0.0f + ds;
+        }
+    }
+}
+
 /* g[a] += sum_{i < n} x[i * stride + a], each sum from 0 in increasing i (the
  * broadcast backward of ak_add), a block of columns at a time so that the
  * partial sums stay in registers. */
@@ -122,6 +152,32 @@ static void build_tanh(const ak_tensor *q, const ak_tensor *k, float *t)
  * the GEMM's K blocks (GEMM_KC rows), each block's dv sum is built as the
  * GEMM builds it (tanh_grad_row) and the sums are added to dv in block
  * order, so dv is bitwise the GEMM's whatever thread took which block. */
+/* Backward of one query per batch row (a decoder step) when no row's K block
+ * cuts a batch row's keys in two: dq and dk summed in the pass, no ds
+ * buffer. part: nblk x A zeros, dv's block sums (or scratch). */
+static void backward_one_query(const ak_tensor *q, const ak_tensor *k, const ak_tensor *v, const float *de, float *part,
+                               float *gq, float *gk, int fused, float *scratch)
+{
+    int64_t B = q->shape[0], Lk = k->shape[1], A = q->shape[2];
+    int64_t rows = B * Lk, nblk = (rows + GEMM_KC - 1) / GEMM_KC;
+#pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
+    for (int64_t kb = 0; kb < nblk; kb++) {
+        int64_t end = (kb + 1) * GEMM_KC < rows ? (kb + 1) * GEMM_KC : rows;
+        float *qacc = scratch + 2 * kb * A, *dummy = qacc + A;
+        for (int64_t r = kb * GEMM_KC; r < end; r++) {
+            int64_t j = r % Lk, b = r / Lk;
+            if (j == 0)
+                for (int64_t a = 0; a < A; a++)
+                    qacc[a] = 0.0f;
+            tanh_grad_row_sums(q->data + b * A, k->data + r * A, de[r], v->data, part ? part + kb * A : dummy, fused,
+                               qacc, gk ? gk + r * A : dummy, A);
+            if (j == Lk - 1 && gq)
+                for (int64_t a = 0; a < A; a++)
+                    gq[b * A + a] += qacc[a];
+        }
+    }
+}
+
 static void additive_scores_backward(ak_ctx *ctx, ak_node *n)
 {
     ak_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *bias = n->n_in > 3 ? n->in[3] : NULL;
@@ -130,6 +186,32 @@ static void additive_scores_backward(ak_ctx *ctx, ak_node *n)
     const float *de = n->out->grad;
     float *gq = ak_grad(ctx, q), *gk = ak_grad(ctx, k), *gv = ak_grad(ctx, v);
     float *gb = bias ? ak_grad(ctx, bias) : NULL;
+    int fused = strcmp(ak_sgemm_isa(), "generic") != 0;
+    if (Lq == 1 && (rows <= GEMM_KC || GEMM_KC % Lk == 0)) {
+        size_t pbytes = sizeof(float) * (size_t)(nblk * A), sbytes = 2 * pbytes;
+        float *part = gv ? ak_arena_calloc_recycled(&ctx->arena, pbytes) : NULL;
+        float *scratch = ak_arena_alloc_recycled(&ctx->arena, sbytes);
+        if ((gv && !part) || !scratch) {
+            ak_ctx_fail(ctx, "additive_scores: out of memory for a scratch of %lld x %lld", (long long)nblk,
+                        (long long)A);
+            return;
+        }
+        backward_one_query(q, k, v, de, part, gq, gk, fused, scratch);
+        if (gv) {
+            for (int64_t kb = 0; kb < nblk; kb++)
+                for (int64_t a = 0; a < A; a++)
+                    gv[a] = part[kb * A + a] + gv[a];
+            ak_arena_release(&ctx->arena, part, pbytes);
+        }
+        ak_arena_release(&ctx->arena, scratch, sbytes);
+        if (gb) {
+            double acc = 0;
+            for (int64_t r = 0; r < rows; r++)
+                acc += de[r];
+            gb[0] += (float)acc;
+        }
+        return;
+    }
     size_t bytes = sizeof(float) * (size_t)(rows * A), pbytes = sizeof(float) * (size_t)(nblk * A);
     float *ds = ak_arena_alloc_recycled(&ctx->arena, bytes);
     float *part = gv ? ak_arena_calloc_recycled(&ctx->arena, pbytes) : NULL;
@@ -137,7 +219,6 @@ static void additive_scores_backward(ak_ctx *ctx, ak_node *n)
         ak_ctx_fail(ctx, "additive_scores: out of memory for a scratch of %lld x %lld", (long long)rows, (long long)A);
         return;
     }
-    int fused = strcmp(ak_sgemm_isa(), "generic") != 0;
 #pragma omp parallel for schedule(static) if (rows * A >= AK_PAR_MIN)
     for (int64_t kb = 0; kb < nblk; kb++) {
         int64_t end = (kb + 1) * GEMM_KC < rows ? (kb + 1) * GEMM_KC : rows;
