@@ -8,7 +8,16 @@
  * beta gradients are column sums over rows; rows are cut into blocks of
  * LN_ROW_BLOCK (a size fixed by the problem, not the thread count), each block
  * sums its rows in order into its own partial [D], and the partials are then
- * added in block order, column by column. */
+ * added in block order, column by column.
+ *
+ * Speed: a row's sums are chains of D dependent double adds, bound by the
+ * adder's latency when rows go one at a time. With AVX-512, rows go 8 at a
+ * time, one per lane of a vector of doubles (columns transposed into place
+ * 8 x 8), so each lane adds its own row's elements in the one-row order (the
+ * same bits) while 8 chains advance together. The elementwise parts
+ * (normalise, dx, the gamma/beta partials) vectorise along the row. Rows
+ * left over from the groups of 8, rows shorter than 8 and other machines take
+ * the one-row loops. */
 #include "ops/ops.h"
 
 #include "core/threads.h"
@@ -17,10 +26,247 @@
 
 #define LN_ROW_BLOCK 32
 
+/* Rows per group of the vector path: one row per lane of 8 doubles. */
+#define LN_GROUP 8
+
 typedef struct ln_saved {
     float *mean, *rstd; /* one per row */
     float eps;
 } ln_saved;
+
+/* The elementwise row loops, compiled for AVX-512 and the default and picked
+ * at load time: the same per-element float arithmetic in every clone (no
+ * contraction under -std=c11), so the same bits. */
+#define LN_VCLONE __attribute__((target_clones("avx512f", "default")))
+
+/* y = xhat * gamma + beta along one row, xhat = (x - mu) * rs. */
+LN_VCLONE static void norm_row(const float *xr, float *yr, int64_t D, float mu, float rs, const float *gm,
+                               const float *bt)
+{
+    if (gm && bt) {
+#pragma omp simd
+        for (int64_t j = 0; j < D; j++)
+            yr[j] = ((xr[j] - mu) * rs) * gm[j] + bt[j];
+        return;
+    }
+    for (int64_t j = 0; j < D; j++) {
+        float xh = (xr[j] - mu) * rs;
+        yr[j] = (gm ? xh * gm[j] : xh) + (bt ? bt[j] : 0.0f);
+    }
+}
+
+/* One row of the backward pass once its means mg = mean_j(g) and
+ * mgx = mean_j(g * xhat) are known: dx (when not NULL), and this row's terms
+ * of the gamma and beta partials bg and bb (when not NULL). */
+LN_VCLONE static void backward_row(const float *xr, const float *dy, int64_t D, float mu, float rs, const float *gm,
+                                   float mg, float mgx, float *dx, float *bg, float *bb)
+{
+    if (gm && dx && bg && bb) {
+#pragma omp simd
+        for (int64_t j = 0; j < D; j++) {
+            float xh = (xr[j] - mu) * rs;
+            dx[j] += rs * (dy[j] * gm[j] - mg - xh * mgx);
+            bg[j] += dy[j] * xh;
+            bb[j] += dy[j];
+        }
+        return;
+    }
+    for (int64_t j = 0; j < D; j++) {
+        float g = gm ? dy[j] * gm[j] : dy[j];
+        float xh = (xr[j] - mu) * rs;
+        if (dx)
+            dx[j] += rs * (g - mg - xh * mgx);
+        if (bg)
+            bg[j] += dy[j] * xh;
+        if (bb)
+            bb[j] += dy[j];
+    }
+}
+
+/* Mean and 1/sqrt(var + eps) of one row: two passes, each a chain of D
+ * double adds in column order (the vector path keeps exactly this order). */
+static void row_stats(const float *xr, int64_t D, float eps, float *mean, float *rstd)
+{
+    double s = 0;
+    for (int64_t j = 0; j < D; j++)
+        s += xr[j];
+    double mu = s / (double)D, v = 0;
+    for (int64_t j = 0; j < D; j++)
+        v += (xr[j] - mu) * (xr[j] - mu);
+    *mean = (float)mu;
+    *rstd = (float)(1.0 / sqrt(v / (double)D + eps));
+}
+
+/* mg and mgx of one row (see layernorm_backward), double chains in column
+ * order. */
+static void row_grad_means(const float *xr, const float *dy, int64_t D, float mu, float rs, const float *gm, float *mg,
+                           float *mgx)
+{
+    double sg = 0, sgx = 0;
+    for (int64_t j = 0; j < D; j++) {
+        float g = gm ? dy[j] * gm[j] : dy[j];
+        sg += g;
+        sgx += (double)g * ((xr[j] - mu) * rs);
+    }
+    *mg = (float)(sg / (double)D);
+    *mgx = (float)(sgx / (double)D);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define LN_AVX512 1
+#define LN_TARGET __attribute__((target("avx512f")))
+
+/* c[k] = columns j .. j + 7 of row k (rows D apart), transposed in place so
+ * that c[t] holds column j + t of rows 0 .. 7, one per lane. */
+LN_TARGET static inline void load_t8(const float *x, int64_t D, int64_t j, __m256 c[8])
+{
+    __m256 t[8], s[8];
+    for (int k = 0; k < 8; k++)
+        c[k] = _mm256_loadu_ps(x + k * D + j);
+    for (int k = 0; k < 8; k += 2) {
+        t[k] = _mm256_unpacklo_ps(c[k], c[k + 1]);     /* a0 b0 a1 b1 | a4 b4 a5 b5 */
+        t[k + 1] = _mm256_unpackhi_ps(c[k], c[k + 1]); /* a2 b2 a3 b3 | a6 b6 a7 b7 */
+    }
+    for (int k = 0; k < 8; k += 4) {
+        s[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);     /* a0 b0 c0 d0 | a4 b4 c4 d4 */
+        s[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE); /* column 1 | 5 */
+        s[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        s[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+    for (int k = 0; k < 4; k++) {
+        c[k] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x20);
+        c[k + 4] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x31);
+    }
+}
+
+/* row_stats of the 8 rows x, x + D, ..., x + 7D (D >= 8): lane k adds row
+ * k's elements in row_stats's order, so each lane's bits are row_stats's. */
+LN_TARGET static void group_stats(const float *x, int64_t D, float eps, float *mean, float *rstd)
+{
+    const int64_t D8 = D & ~(int64_t)7;
+    const __m512d dd = _mm512_set1_pd((double)D);
+    double lane[8];
+    __m256 c[8];
+    __m512d s = _mm512_setzero_pd();
+    for (int64_t j = 0; j < D8; j += 8) {
+        load_t8(x, D, j, c);
+        for (int t = 0; t < 8; t++)
+            s = _mm512_add_pd(s, _mm512_cvtps_pd(c[t]));
+    }
+    if (D8 < D) {
+        _mm512_storeu_pd(lane, s);
+        for (int k = 0; k < 8; k++)
+            for (int64_t j = D8; j < D; j++)
+                lane[k] += x[k * D + j];
+        s = _mm512_loadu_pd(lane);
+    }
+    const __m512d mu = _mm512_div_pd(s, dd);
+    __m512d v = _mm512_setzero_pd();
+    for (int64_t j = 0; j < D8; j += 8) {
+        load_t8(x, D, j, c);
+        for (int t = 0; t < 8; t++) {
+            __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(c[t]), mu);
+            v = _mm512_add_pd(v, _mm512_mul_pd(d, d));
+        }
+    }
+    if (D8 < D) {
+        double m[8];
+        _mm512_storeu_pd(lane, v);
+        _mm512_storeu_pd(m, mu);
+        for (int k = 0; k < 8; k++)
+            for (int64_t j = D8; j < D; j++)
+                lane[k] += (x[k * D + j] - m[k]) * (x[k * D + j] - m[k]);
+        v = _mm512_loadu_pd(lane);
+    }
+    /* 1 / sqrt(v / D + eps): IEEE division and a correctly rounded square
+     * root, as in row_stats; the narrowing rounds to nearest like a cast. */
+    __m512d r = _mm512_add_pd(_mm512_div_pd(v, dd), _mm512_set1_pd((double)eps));
+    r = _mm512_div_pd(_mm512_set1_pd(1.0), _mm512_sqrt_pd(r));
+    _mm256_storeu_ps(mean, _mm512_cvtpd_ps(mu));
+    _mm256_storeu_ps(rstd, _mm512_cvtpd_ps(r));
+}
+
+/* row_grad_means of 8 rows (x and dy rows D apart, D >= 8), one per lane as
+ * in group_stats. */
+LN_TARGET static void group_grad_means(const float *x, const float *dy, int64_t D, const float *mean, const float *rstd,
+                                       const float *gm, float *mg, float *mgx)
+{
+    const int64_t D8 = D & ~(int64_t)7;
+    const __m256 mu = _mm256_loadu_ps(mean), rs = _mm256_loadu_ps(rstd);
+    __m256 cx[8], cd[8];
+    __m512d sg = _mm512_setzero_pd(), sgx = _mm512_setzero_pd();
+    for (int64_t j = 0; j < D8; j += 8) {
+        load_t8(x, D, j, cx);
+        load_t8(dy, D, j, cd);
+        for (int t = 0; t < 8; t++) {
+            __m256 g = gm ? _mm256_mul_ps(cd[t], _mm256_set1_ps(gm[j + t])) : cd[t];
+            __m256 xh = _mm256_mul_ps(_mm256_sub_ps(cx[t], mu), rs);
+            __m512d gd = _mm512_cvtps_pd(g);
+            sg = _mm512_add_pd(sg, gd);
+            sgx = _mm512_add_pd(sgx, _mm512_mul_pd(gd, _mm512_cvtps_pd(xh)));
+        }
+    }
+    if (D8 < D) {
+        double a[8], b[8];
+        _mm512_storeu_pd(a, sg);
+        _mm512_storeu_pd(b, sgx);
+        for (int k = 0; k < 8; k++)
+            for (int64_t j = D8; j < D; j++) {
+                float g = gm ? dy[k * D + j] * gm[j] : dy[k * D + j];
+                a[k] += g;
+                b[k] += (double)g * ((x[k * D + j] - mean[k]) * rstd[k]);
+            }
+        sg = _mm512_loadu_pd(a);
+        sgx = _mm512_loadu_pd(b);
+    }
+    const __m512d dd = _mm512_set1_pd((double)D);
+    _mm256_storeu_ps(mg, _mm512_cvtpd_ps(_mm512_div_pd(sg, dd)));
+    _mm256_storeu_ps(mgx, _mm512_cvtpd_ps(_mm512_div_pd(sgx, dd)));
+}
+#endif
+
+/* The statistics of rows [r0, r1): whole groups of 8 on the vector path when
+ * the machine has it, the rest one row at a time. */
+static void stats_rows(const float *x, int64_t D, int64_t r0, int64_t r1, float eps, float *mean, float *rstd, int vec)
+{
+    int64_t r = r0;
+#ifdef LN_AVX512
+    if (vec && D >= 8)
+        for (; r + LN_GROUP <= r1; r += LN_GROUP)
+            group_stats(x + r * D, D, eps, mean + r, rstd + r);
+#else
+    (void)vec;
+#endif
+    for (; r < r1; r++)
+        row_stats(x + r * D, D, eps, mean + r, rstd + r);
+}
+
+/* mean_j(g) and mean_j(g * xhat) of rows [r0, r1) into mg and mgx from index
+ * 0, grouped as in stats_rows. */
+static void grad_means_rows(const float *x, const float *dy, int64_t D, int64_t r0, int64_t r1, const float *mean,
+                            const float *rstd, const float *gm, float *mg, float *mgx, int vec)
+{
+    int64_t r = r0;
+#ifdef LN_AVX512
+    if (vec && D >= 8)
+        for (; r + LN_GROUP <= r1; r += LN_GROUP)
+            group_grad_means(x + r * D, dy + r * D, D, mean + r, rstd + r, gm, mg + (r - r0), mgx + (r - r0));
+#else
+    (void)vec;
+#endif
+    for (; r < r1; r++)
+        row_grad_means(x + r * D, dy + r * D, D, mean[r], rstd[r], gm, mg + (r - r0), mgx + (r - r0));
+}
+
+static int has_vec(void)
+{
+#ifdef LN_AVX512
+    return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
 
 /* y = xhat * gamma + beta, xhat = (x - mean) * rstd, rstd = 1/sqrt(var + eps),
  * with mean and var (biased) over the D entries of a row. With g = dy * gamma
@@ -50,6 +296,7 @@ static void layernorm_backward(ak_ctx *ctx, ak_node *n)
         return;
     }
     const float *gm = gamma ? gamma->data : NULL;
+    const int vec = has_vec();
 #pragma omp parallel for schedule(static) if (x->size >= AK_PAR_MIN)
     for (int64_t b = 0; b < nblk; b++) {
         float *bg = pg ? pg + b * D : NULL, *bb = pb ? pb + b * D : NULL;
@@ -59,32 +306,14 @@ static void layernorm_backward(ak_ctx *ctx, ak_node *n)
             if (bb)
                 bb[j] = 0.0f;
         }
-        int64_t r1 = (b + 1) * LN_ROW_BLOCK < rows ? (b + 1) * LN_ROW_BLOCK : rows;
-        for (int64_t r = b * LN_ROW_BLOCK; r < r1; r++) {
-            const float *xr = x->data + r * D, *dy = y->grad + r * D;
-            float mu = sv->mean[r], rs = sv->rstd[r];
-            if (gx) {
-                double sg = 0, sgx = 0;
-                for (int64_t j = 0; j < D; j++) {
-                    float g = gm ? dy[j] * gm[j] : dy[j];
-                    sg += g;
-                    sgx += (double)g * ((xr[j] - mu) * rs);
-                }
-                float mg = (float)(sg / (double)D), mgx = (float)(sgx / (double)D);
-                float *dx = gx + r * D;
-                for (int64_t j = 0; j < D; j++) {
-                    float g = gm ? dy[j] * gm[j] : dy[j];
-                    float xh = (xr[j] - mu) * rs;
-                    dx[j] += rs * (g - mg - xh * mgx);
-                }
-            }
-            for (int64_t j = 0; j < D; j++) {
-                if (bg)
-                    bg[j] += dy[j] * ((xr[j] - mu) * rs);
-                if (bb)
-                    bb[j] += dy[j];
-            }
-        }
+        int64_t r0 = b * LN_ROW_BLOCK, r1 = r0 + LN_ROW_BLOCK < rows ? r0 + LN_ROW_BLOCK : rows;
+        float mg[LN_ROW_BLOCK] = {0}, mgx[LN_ROW_BLOCK] = {0};
+        if (gx)
+            grad_means_rows(x->data, y->grad, D, r0, r1, sv->mean, sv->rstd, gm, mg, mgx, vec);
+        /* Rows in order: the partials bg and bb add them in that order. */
+        for (int64_t r = r0; r < r1; r++)
+            backward_row(x->data + r * D, y->grad + r * D, D, sv->mean[r], sv->rstd[r], gm, mg[r - r0], mgx[r - r0],
+                         gx ? gx + r * D : NULL, bg, bb);
     }
     if (!gg && !gb)
         return;
@@ -134,23 +363,14 @@ ak_tensor *ak_layernorm(ak_ctx *ctx, ak_tensor *x, ak_tensor *gamma, ak_tensor *
     sv->rstd = stats + rows;
     sv->eps = eps;
     const float *gm = gamma ? gamma->data : NULL, *bt = beta ? beta->data : NULL;
+    const int vec = has_vec();
+    const int64_t ngrp = (rows + LN_GROUP - 1) / LN_GROUP;
 #pragma omp parallel for schedule(static) if (x->size >= AK_PAR_MIN)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x->data + r * D;
-        float *yr = y->data + r * D;
-        double s = 0;
-        for (int64_t j = 0; j < D; j++)
-            s += xr[j];
-        double mu = s / (double)D, v = 0;
-        for (int64_t j = 0; j < D; j++)
-            v += (xr[j] - mu) * (xr[j] - mu);
-        float muf = (float)mu, rs = (float)(1.0 / sqrt(v / (double)D + eps));
-        sv->mean[r] = muf;
-        sv->rstd[r] = rs;
-        for (int64_t j = 0; j < D; j++) {
-            float xh = (xr[j] - muf) * rs;
-            yr[j] = (gm ? xh * gm[j] : xh) + (bt ? bt[j] : 0.0f);
-        }
+    for (int64_t b = 0; b < ngrp; b++) {
+        int64_t r0 = b * LN_GROUP, r1 = r0 + LN_GROUP < rows ? r0 + LN_GROUP : rows;
+        stats_rows(x->data, D, r0, r1, eps, sv->mean, sv->rstd, vec);
+        for (int64_t r = r0; r < r1; r++)
+            norm_row(x->data + r * D, y->data + r * D, D, sv->mean[r], sv->rstd[r], gm, bt);
     }
     /* The inputs that exist, in order x, gamma, beta; iarg says where gamma
      * and beta sit (-1 when absent). */
