@@ -255,6 +255,40 @@ Test(ops_matmul, linear_values_match_double_reference_and_param_grads_accumulate
     ak_ctx_free(&c);
 }
 
+/* dbias is, bit for bit, each column of dy summed in double in row order and
+ * rounded once, added to the grad already there: the vectorised column sums
+ * keep that order (dy mixes magnitudes so that the double sums round, and the
+ * widths cross the 64-column blocks and the vector widths). */
+Test(ops_matmul, linear_bias_grad_is_row_order_double_sum_bitwise)
+{
+    static const int64_t outs[] = {1, 7, 16, 63, 64, 65, 130};
+    for (size_t k = 0; k < sizeof outs / sizeof outs[0]; k++) {
+        const int64_t R = 37, IN = 3, OUT = outs[k];
+        ak_ctx c;
+        ak_ctx_init(&c, 0, 1);
+        ak_tensor *x = ak_tensor_from(&c, 2, ak_shape(R, IN), th_rand(0, R * IN, -1, 1, 60), 0);
+        ak_tensor *w = ak_tensor_from(&c, 2, ak_shape(OUT, IN), th_rand(1, OUT * IN, -1, 1, 61), 0);
+        ak_tensor *bias = ak_tensor_from(&c, 1, ak_shape(OUT), th_rand(2, OUT, -1, 1, 62), 1);
+        float gb[130], want[130];
+        float *dy = th_rand(3, R * OUT, -1, 1, 63);
+        for (int64_t i = 0; i < R * OUT; i++)
+            dy[i] = ldexpf(dy[i], (int)(i * 7 % 41) - 30);
+        for (int64_t j = 0; j < OUT; j++) {
+            double s = 0;
+            for (int64_t r = 0; r < R; r++)
+                s += dy[r * OUT + j];
+            gb[j] = 0.25f * (float)j;
+            want[j] = gb[j] + (float)s;
+        }
+        bias->grad = gb;
+        ak_tensor *y = ak_linear(&c, x, w, bias);
+        ak_err err;
+        cr_assert(y && ak_backward_seeded(&c, y, dy, &err) == 0, "%s", err.msg);
+        cr_expect(memcmp(gb, want, sizeof(float) * (size_t)OUT) == 0, "out %lld: dbias differs", (long long)OUT);
+        ak_ctx_free(&c);
+    }
+}
+
 /* ---- errors ------------------------------------------------------------ */
 
 static void expect_fail(ak_ctx *c, ak_tensor *y, const char *msg)
