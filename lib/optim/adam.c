@@ -39,6 +39,11 @@ static void adam_range(const adam_k *k, float *restrict p, const float *restrict
 #include <immintrin.h>
 #define ADAM_AVX512 1
 
+/* Prefetch distance in floats (4 KiB); measured on the 2.5M-parameter t-tiny
+ * state (40 MB): 1024 beats 0, 2048 and 4096. Prefetching past the end of
+ * a buffer is harmless (a prefetch never faults). */
+#define ADAM_PREFETCH 1024
+
 /* adam_range with AVX-512, 16 parameters at a time (the tail masked), the
  * same operations in the same order: IEEE multiplies, adds and divisions,
  * and a correctly rounded square root (vsqrtps), so the same bits. Written
@@ -56,6 +61,13 @@ __attribute__((target("avx512f"))) static void adam_range_avx512(const adam_k *k
     const __m512 eps = _mm512_set1_ps(k->eps), l2 = _mm512_set1_ps(k->l2), shrink = _mm512_set1_ps(k->shrink);
     const int decoupled = k->decoupled, use_l2 = !decoupled && k->l2 != 0.0f;
     for (int64_t i = i0; i < i1; i += 16) {
+        /* The four streams a cache line each, ADAM_PREFETCH floats ahead:
+         * the state is far larger than the caches and the hardware
+         * prefetcher alone leaves the loop waiting on memory. */
+        _mm_prefetch((const char *)(grad + i + ADAM_PREFETCH), _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + i + ADAM_PREFETCH), _MM_HINT_T0);
+        _mm_prefetch((const char *)(m + i + ADAM_PREFETCH), _MM_HINT_T0);
+        _mm_prefetch((const char *)(v + i + ADAM_PREFETCH), _MM_HINT_T0);
         __mmask16 mk = i1 - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (i1 - i)) - 1);
         __m512 g = _mm512_maskz_loadu_ps(mk, grad + i);
         __m512 x = _mm512_maskz_loadu_ps(mk, p + i);
