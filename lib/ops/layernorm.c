@@ -122,18 +122,22 @@ static void row_grad_means(const float *xr, const float *dy, int64_t D, float mu
 LN_TARGET static inline void load_t8(const float *x, int64_t D, int64_t j, __m256 c[8])
 {
     __m256 t[8], s[8];
+#pragma GCC unroll 8
     for (int k = 0; k < 8; k++)
         c[k] = _mm256_loadu_ps(x + k * D + j);
+#pragma GCC unroll 8
     for (int k = 0; k < 8; k += 2) {
         t[k] = _mm256_unpacklo_ps(c[k], c[k + 1]);     /* a0 b0 a1 b1 | a4 b4 a5 b5 */
         t[k + 1] = _mm256_unpackhi_ps(c[k], c[k + 1]); /* a2 b2 a3 b3 | a6 b6 a7 b7 */
     }
+#pragma GCC unroll 8
     for (int k = 0; k < 8; k += 4) {
         s[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);     /* a0 b0 c0 d0 | a4 b4 c4 d4 */
         s[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE); /* column 1 | 5 */
         s[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
         s[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
     }
+#pragma GCC unroll 8
     for (int k = 0; k < 4; k++) {
         c[k] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x20);
         c[k + 4] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x31);
@@ -151,6 +155,7 @@ LN_TARGET static void group_stats(const float *x, int64_t D, float eps, float *m
     __m512d s = _mm512_setzero_pd();
     for (int64_t j = 0; j < D8; j += 8) {
         load_t8(x, D, j, c);
+#pragma GCC unroll 8
         for (int t = 0; t < 8; t++)
             s = _mm512_add_pd(s, _mm512_cvtps_pd(c[t]));
     }
@@ -165,6 +170,7 @@ LN_TARGET static void group_stats(const float *x, int64_t D, float eps, float *m
     __m512d v = _mm512_setzero_pd();
     for (int64_t j = 0; j < D8; j += 8) {
         load_t8(x, D, j, c);
+#pragma GCC unroll 8
         for (int t = 0; t < 8; t++) {
             __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(c[t]), mu);
             v = _mm512_add_pd(v, _mm512_mul_pd(d, d));
@@ -199,6 +205,7 @@ LN_TARGET static void group_grad_means(const float *x, const float *dy, int64_t 
     for (int64_t j = 0; j < D8; j += 8) {
         load_t8(x, D, j, cx);
         load_t8(dy, D, j, cd);
+#pragma GCC unroll 8
         for (int t = 0; t < 8; t++) {
             __m256 g = gm ? _mm256_mul_ps(cd[t], _mm256_set1_ps(gm[j + t])) : cd[t];
             __m256 xh = _mm256_mul_ps(_mm256_sub_ps(cx[t], mu), rs);
