@@ -9,6 +9,7 @@
 #include <math.h>
 #include <omp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 Test(core_arena, allocations_are_aligned_and_disjoint)
@@ -182,6 +183,47 @@ Test(autograd, backward_into_parameters_accumulates_across_calls)
     cr_expect_eq(w->grad[2], 0.0f);
     ak_ctx_free(&c);
     ak_params_free(&p);
+}
+
+/* ak_sum_fixed / ak_sumsq_fixed by their definition: each AK_REDUCE_CHUNK
+ * chunk summed in index order in double, the partials added in chunk order. */
+static double ref_fixed(const float *x, int64_t n, int square)
+{
+    double s = 0;
+    for (int64_t lo = 0; lo < n; lo += AK_REDUCE_CHUNK) {
+        int64_t hi = lo + AK_REDUCE_CHUNK < n ? lo + AK_REDUCE_CHUNK : n;
+        double p = 0;
+        for (int64_t i = lo; i < hi; i++)
+            p += square ? (double)x[i] * x[i] : x[i];
+        s += p;
+    }
+    return s;
+}
+
+Test(core_threads, fixed_sums_match_chunk_order_definition_bitwise)
+{
+    /* Magnitudes from 2^-40 to 2^10 so that the double sums round (any other
+     * order shows); lengths around the groups of 8 chunks (the vector path),
+     * a partial last chunk, and past the 256 chunks of one pass. */
+    enum { C = AK_REDUCE_CHUNK };
+    static const int64_t sizes[] = {5, C - 1, 8 * C - 1, 8 * C, 8 * C + 1, 17 * C + 3, 256 * C + 9 * C + 7};
+    const int64_t nmax = 256 * C + 9 * C + 7;
+    float *x = malloc(sizeof(float) * (size_t)nmax);
+    cr_assert(x);
+    ak_rng r = ak_rng_make(11, 0);
+    for (int64_t i = 0; i < nmax; i++)
+        x[i] = ldexpf(ak_rng_uniform_range(&r, -1, 1), (int)ak_rng_below(&r, 51) - 40);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
+        for (int square = 0; square < 2; square++) {
+            double want = ref_fixed(x, sizes[k], square);
+            for (int t = 1; t <= 4; t *= 2) {
+                omp_set_num_threads(t);
+                double got = square ? ak_sumsq_fixed(x, sizes[k]) : ak_sum_fixed(x, sizes[k]);
+                cr_expect(memcmp(&got, &want, sizeof got) == 0, "n %lld square %d threads %d: %.17g vs %.17g",
+                          (long long)sizes[k], square, t, got, want);
+            }
+        }
+    free(x);
 }
 
 Test(core_threads, fixed_sum_is_thread_count_invariant)

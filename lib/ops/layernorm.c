@@ -21,6 +21,7 @@
 #include "ops/ops.h"
 
 #include "core/threads.h"
+#include "core/transpose8.h"
 
 #include <math.h>
 
@@ -112,37 +113,9 @@ static void row_grad_means(const float *xr, const float *dy, int64_t D, float mu
     *mgx = (float)(sgx / (double)D);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
+#ifdef AK_HAVE_LOAD_T8
 #define LN_AVX512 1
 #define LN_TARGET __attribute__((target("avx512f")))
-
-/* c[k] = columns j .. j + 7 of row k (rows D apart), transposed in place so
- * that c[t] holds column j + t of rows 0 .. 7, one per lane. */
-LN_TARGET static inline void load_t8(const float *x, int64_t D, int64_t j, __m256 c[8])
-{
-    __m256 t[8], s[8];
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k++)
-        c[k] = _mm256_loadu_ps(x + k * D + j);
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k += 2) {
-        t[k] = _mm256_unpacklo_ps(c[k], c[k + 1]);     /* a0 b0 a1 b1 | a4 b4 a5 b5 */
-        t[k + 1] = _mm256_unpackhi_ps(c[k], c[k + 1]); /* a2 b2 a3 b3 | a6 b6 a7 b7 */
-    }
-#pragma GCC unroll 8
-    for (int k = 0; k < 8; k += 4) {
-        s[k] = _mm256_shuffle_ps(t[k], t[k + 2], 0x44);     /* a0 b0 c0 d0 | a4 b4 c4 d4 */
-        s[k + 1] = _mm256_shuffle_ps(t[k], t[k + 2], 0xEE); /* column 1 | 5 */
-        s[k + 2] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0x44);
-        s[k + 3] = _mm256_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
-    }
-#pragma GCC unroll 8
-    for (int k = 0; k < 4; k++) {
-        c[k] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x20);
-        c[k + 4] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x31);
-    }
-}
 
 /* row_stats of the 8 rows x, x + D, ..., x + 7D (D >= 8): lane k adds row
  * k's elements in row_stats's order, so each lane's bits are row_stats's. */
@@ -154,7 +127,7 @@ LN_TARGET static void group_stats(const float *x, int64_t D, float eps, float *m
     __m256 c[8];
     __m512d s = _mm512_setzero_pd();
     for (int64_t j = 0; j < D8; j += 8) {
-        load_t8(x, D, j, c);
+        ak_load_t8(x + j, D, c);
 #pragma GCC unroll 8
         for (int t = 0; t < 8; t++)
             s = _mm512_add_pd(s, _mm512_cvtps_pd(c[t]));
@@ -169,7 +142,7 @@ LN_TARGET static void group_stats(const float *x, int64_t D, float eps, float *m
     const __m512d mu = _mm512_div_pd(s, dd);
     __m512d v = _mm512_setzero_pd();
     for (int64_t j = 0; j < D8; j += 8) {
-        load_t8(x, D, j, c);
+        ak_load_t8(x + j, D, c);
 #pragma GCC unroll 8
         for (int t = 0; t < 8; t++) {
             __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(c[t]), mu);
@@ -203,8 +176,8 @@ LN_TARGET static void group_grad_means(const float *x, const float *dy, int64_t 
     __m256 cx[8], cd[8];
     __m512d sg = _mm512_setzero_pd(), sgx = _mm512_setzero_pd();
     for (int64_t j = 0; j < D8; j += 8) {
-        load_t8(x, D, j, cx);
-        load_t8(dy, D, j, cd);
+        ak_load_t8(x + j, D, cx);
+        ak_load_t8(dy + j, D, cd);
 #pragma GCC unroll 8
         for (int t = 0; t < 8; t++) {
             __m256 g = gm ? _mm256_mul_ps(cd[t], _mm256_set1_ps(gm[j + t])) : cd[t];

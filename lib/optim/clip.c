@@ -21,7 +21,8 @@ double ak_clip_grad_norm(ak_params *p, double max_norm)
     const float s = (float)coef;
     float *g = p->grad;
     const int64_t n = p->total;
-#pragma omp parallel for schedule(static) if (n >= AK_PAR_MIN)
+    /* Elementwise: any split and vector width give the same bits. */
+#pragma omp parallel for simd schedule(static) if (n >= AK_PAR_MIN)
     for (int64_t i = 0; i < n; i++)
         g[i] *= s;
     return norm;
