@@ -137,15 +137,16 @@ ak_tensor *ak_matmul(ak_ctx *ctx, ak_tensor *a, ak_tensor *b, int ta, int tb)
 
 /* ---- linear ------------------------------------------------------------ */
 
-/* The column sums of one block of w <= LINEAR_CB columns (rows D apart),
- * compiled for AVX-512 and the default and picked at load time: each column
- * is its own chain of double adds in row order, one per lane, so the clones
- * give the same bits. */
-#define LINEAR_CB 64
-__attribute__((target_clones("avx512f", "default"))) static void column_sums_block(const float *g, int64_t rows,
-                                                                                   int64_t cols, int64_t w, float *out)
+/* out[j] += sum over r of g[r * cols + j], rows in increasing order. Threads
+ * split the columns into fixed blocks, so every column is summed by one
+ * thread in the same order whatever the thread count. A block's double sums
+ * run across its columns in SIMD lanes (an AVX-512 clone and the default,
+ * the same additions in the same order, so the same bits). */
+enum { CB = 64 };
+__attribute__((target_clones("avx512f", "default"))) static void
+column_block_sums(const float *restrict g, int64_t rows, int64_t cols, int64_t w, float *restrict out)
 {
-    double acc[LINEAR_CB] = {0};
+    double acc[CB] = {0};
     for (int64_t r = 0; r < rows; r++) {
         const float *row = g + r * cols;
 #pragma omp simd
@@ -156,16 +157,13 @@ __attribute__((target_clones("avx512f", "default"))) static void column_sums_blo
         out[j] += (float)acc[j];
 }
 
-/* out[j] += sum over r of g[r * cols + j], rows in increasing order. Threads
- * split the columns into fixed blocks, so every column is summed by one
- * thread in the same order whatever the thread count. */
 static void add_column_sums(const float *g, int64_t rows, int64_t cols, float *out)
 {
-    int64_t blocks = (cols + LINEAR_CB - 1) / LINEAR_CB;
+    int64_t blocks = (cols + CB - 1) / CB;
 #pragma omp parallel for schedule(static) if (rows * cols >= AK_PAR_MIN)
     for (int64_t blk = 0; blk < blocks; blk++) {
-        int64_t j0 = blk * LINEAR_CB, w = cols - j0 < LINEAR_CB ? cols - j0 : LINEAR_CB;
-        column_sums_block(g + j0, rows, cols, w, out + j0);
+        int64_t j0 = blk * CB, w = cols - j0 < CB ? cols - j0 : CB;
+        column_block_sums(g + j0, rows, cols, w, out + j0);
     }
 }
 
