@@ -95,13 +95,15 @@ typedef struct gemm_prob {
 
 /* Packing caps (floats): a packed A chunk (mcc rows x up to KS values of k)
  * and a packed B panel (KS x ncc) stay within these, so the buffers are at
- * most 8 + 8 MiB per calling thread whatever the shape. Threaded runs pack
- * up to KS_MAX = 2048 values of k at once (so most products need a single
- * packing phase, i.e. one wait); serial runs pack one K block (kc) at a
- * time, so that what they pack is still in cache when used (measured 3-5%
- * faster at K = 1024). Either way the K blocks themselves are the same
- * kc-sized blocks in the same order, so the bits are too. */
-enum { KS_MAX = 2048, A_CAP = 1 << 21, B_CAP = 1 << 21 };
+ * most 1 + 1 MiB per calling thread whatever the shape. They were 8 + 8 MiB:
+ * the smaller chunks measured no slower at 1 and 2 threads (t-small steps,
+ * bench_gemm), and the 14 MiB of packing buffers a training process held
+ * were 4% of its peak. Threaded runs pack up to KS_MAX = 2048 values of k
+ * at once (fewer packing phases, i.e. fewer waits); serial runs pack one K
+ * block (kc) at a time, so that what they pack is still in cache when used
+ * (measured 3-5% faster at K = 1024). Either way the K blocks themselves
+ * are the same kc-sized blocks in the same order, so the bits are too. */
+enum { KS_MAX = 2048, A_CAP = 1 << 18, B_CAP = 1 << 18 };
 
 /* Tasks wanted per block: enough that 2-8 threads balance within about a
  * task. A shape-only constant (no thread count), like the whole task grid. */

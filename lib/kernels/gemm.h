@@ -25,7 +25,7 @@
  * (and resets after a threaded call without a stall): this changes speed
  * only, never the bits.
  *
- * Memory: packing buffers (about 16 MiB at most) belong to the calling
+ * Memory: packing buffers (about 2 MiB at most) belong to the calling
  * thread; they are created on first use, grown on demand and reused, so
  * steady-state calls do not allocate. If an allocation fails the call still
  * completes, serially, and as a last resort via an unblocked loop (whose

@@ -83,6 +83,32 @@ ak_tensor *ak_nn_attention_forward(ak_ctx *ctx, const ak_nn_attention *m, ak_ten
                                    const ak_tensor *mask, ak_tensor **weights, ak_attn_capture *cap,
                                    ak_attn_role role, int layer);
 
+/* ak_nn_attention_forward(ctx, m, LN(x), mem, mask, NULL, cap, role, layer)
+ * with ln applied to x here, the same values and gradients bit for bit. For
+ * multihead attention without capture it keeps less for the backward pass:
+ * LN(x), the projected queries, the probabilities and the context are
+ * computed again there from x, the keys and the values (ops/recompute.h).
+ *
+ * Memory, multihead: the output projection's backward recomputes what it
+ * reads (the context, and in ak_nn_attention_forward the probabilities too
+ * unless weights or cap ask for them), so of an attention call the tape
+ * keeps the projected queries, keys and values, not the [B, H, Lq, Lk]
+ * probabilities or the context. */
+ak_tensor *ak_nn_attention_forward_ln(ak_ctx *ctx, const ak_nn_attention *m, const ak_nn_layernorm *ln, ak_tensor *x,
+                                      ak_attn_memory mem, const ak_tensor *mask, ak_attn_capture *cap,
+                                      ak_attn_role role, int layer);
+
+/* Self-attention over h = LN(x): ak_nn_attention_forward(ctx, m, h,
+ * ak_nn_attention_memory(ctx, m, h, h), mask, NULL, cap, role, layer), the
+ * same values and gradients bit for bit. For multihead attention without
+ * capture the whole attention is computed again in the backward pass (its
+ * output projection's input, ops/recompute.h): the tape keeps x and the
+ * dropout bits, not h, the projected queries, keys and values, the
+ * probabilities or the context; the price is the LayerNorm and the three
+ * projections once more. */
+ak_tensor *ak_nn_self_attention_ln(ak_ctx *ctx, const ak_nn_attention *m, const ak_nn_layernorm *ln, ak_tensor *x,
+                                   const ak_tensor *mask, ak_attn_capture *cap, ak_attn_role role, int layer);
+
 /* Masks as additive float tensors in the arena: key padding [B, 1, 1, Lk]
  * (-inf where ids[b, j] == pad) and causal [Lq, Lk] (-inf where key j comes
  * after query i, with queries starting at position offset). */

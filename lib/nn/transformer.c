@@ -6,6 +6,9 @@
  *   FFN(x)    = W2 Drop(ReLU(W1 x + b1)) + b2 */
 #include "nn/seq2seq.h"
 
+#include "ops/ffn.h"
+#include "ops/recompute.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,22 +103,65 @@ void ak_transformer_free(ak_transformer *t)
     free(t);
 }
 
+/* The forward pass is done with `used`, which made `result`: its memory goes
+ * back to the step's arena (ak_discard: at once when no backward reads it,
+ * else after the last backward that does), so later activations reuse it
+ * and the step's peak shrinks. Nothing when an op handed its input through
+ * unchanged (dropout in eval mode returns x itself). */
+static void discard_used(ak_ctx *ctx, ak_tensor *used, const ak_tensor *result)
+{
+    if (used && used != result)
+        ak_discard(ctx, used);
+}
+
 static ak_tensor *embed(ak_ctx *ctx, const ak_transformer *t, const ak_nn_embedding *e, const int32_t *ids,
                         int64_t B, int64_t L, int64_t offset)
 {
     ak_tensor *x = ak_nn_embedding_forward(ctx, e, ids, 2, ak_shape(B, L));
-    x = ak_nn_posenc_forward(ctx, &t->pos, ak_scale(ctx, x, sqrtf((float)t->d.d_model)), offset);
-    return ak_dropout(ctx, x, t->d.dropout);
+    ak_tensor *s = ak_scale(ctx, x, sqrtf((float)t->d.d_model));
+    discard_used(ctx, x, s);
+    x = ak_nn_posenc_forward(ctx, &t->pos, s, offset);
+    discard_used(ctx, s, x);
+    ak_tensor *y = ak_dropout(ctx, x, t->d.dropout);
+    discard_used(ctx, x, y);
+    return y;
 }
 
-static ak_tensor *ffn(ak_ctx *ctx, const tf_layer *l, float p, ak_tensor *x)
+/* LN(x) (in: x, gamma, beta; arg: eps), recomputed in the backward pass by
+ * the projection that reads it (ops/recompute.h): cheap next to the
+ * product, and the normalised copy of x does not stay in memory. */
+static ak_tensor *layernorm_of(ak_ctx *ctx, ak_tensor *const *in, const void *arg)
 {
-    ak_tensor *h = ak_relu_dropout(ctx, ak_nn_linear_forward(ctx, &l->ff1, x), p);
-    return ak_nn_linear_forward(ctx, &l->ff2, h);
+    return ak_layernorm(ctx, in[0], in[1], in[2], *(const float *)arg);
 }
 
-/* x + Drop(f) */
-static ak_tensor *residual(ak_ctx *ctx, ak_tensor *x, ak_tensor *f, float p) { return ak_residual_dropout(ctx, x, f, p); }
+/* Linear(LN(x)) with LN(x) recomputed in the backward pass. */
+static ak_tensor *normed_linear(ak_ctx *ctx, const ak_nn_layernorm *ln, const ak_nn_linear *lin, ak_tensor *x)
+{
+    ak_tensor *in[3] = {x, ln->w, ln->b};
+    return ak_linear_recompute(ctx, layernorm_of, &ln->eps, sizeof ln->eps, 3, in, lin->w, lin->b);
+}
+
+/* FFN(LN(x)) = W2 Drop(ReLU(W1 LN(x) + b1)) + b2. Kept for the backward
+ * pass: x (its LayerNorm is recomputed from it) and the hidden, packed
+ * (ops/ffn.h); not LN(x), not W1 LN(x) + b1. */
+static ak_tensor *ffn(ak_ctx *ctx, const tf_layer *l, const ak_nn_layernorm *ln, float p, ak_tensor *x)
+{
+    ak_tensor *a = normed_linear(ctx, ln, &l->ff1, x);
+    ak_tensor *y = ak_relu_dropout_linear(ctx, a, p, l->ff2.w, l->ff2.b);
+    discard_used(ctx, a, y);
+    return y;
+}
+
+/* x + Drop(f); the caller is done with x and f (the residual stream moves
+ * on to the result). */
+static ak_tensor *residual(ak_ctx *ctx, ak_tensor *x, ak_tensor *f, float p)
+{
+    ak_tensor *y = ak_residual_dropout(ctx, x, f, p);
+    discard_used(ctx, f, y);
+    discard_used(ctx, x, y);
+    return y;
+}
 
 static ak_tensor *encode(ak_ctx *ctx, const ak_transformer *t, const int32_t *src, int64_t B, int64_t Ls,
                          const ak_tensor *src_mask, ak_attn_capture *cap)
@@ -124,10 +170,8 @@ static ak_tensor *encode(ak_ctx *ctx, const ak_transformer *t, const int32_t *sr
     ak_tensor *x = embed(ctx, t, &t->src_emb, src, B, Ls, 0);
     for (int64_t i = 0; i < t->d.enc_layers; i++) {
         const tf_layer *l = &t->enc[i];
-        ak_tensor *h = ak_nn_layernorm_forward(ctx, &l->ln1, x);
-        ak_attn_memory mem = ak_nn_attention_memory(ctx, &l->self, h, h);
-        x = residual(ctx, x, ak_nn_attention_forward(ctx, &l->self, h, mem, src_mask, NULL, cap, AK_ROLE_ENC_SELF, (int)i), p);
-        x = residual(ctx, x, ffn(ctx, l, p, ak_nn_layernorm_forward(ctx, &l->ln2, x)), p);
+        x = residual(ctx, x, ak_nn_self_attention_ln(ctx, &l->self, &l->ln1, x, src_mask, cap, AK_ROLE_ENC_SELF, (int)i), p);
+        x = residual(ctx, x, ffn(ctx, l, &l->ln2, p, x), p);
     }
     return ak_nn_layernorm_forward(ctx, &t->enc_norm, x);
 }
@@ -142,13 +186,10 @@ ak_tensor *ak_transformer_hidden(ak_ctx *ctx, const ak_transformer *t, const int
     ak_tensor *x = embed(ctx, t, &t->tgt_emb, tgt_in, B, Lt, 0);
     for (int64_t i = 0; i < t->d.dec_layers; i++) {
         const tf_layer *l = &t->dec[i];
-        ak_tensor *h = ak_nn_layernorm_forward(ctx, &l->ln1, x);
-        ak_attn_memory self = ak_nn_attention_memory(ctx, &l->self, h, h);
-        x = residual(ctx, x, ak_nn_attention_forward(ctx, &l->self, h, self, causal, NULL, cap, AK_ROLE_DEC_SELF, (int)i), p);
-        h = ak_nn_layernorm_forward(ctx, &l->ln2, x);
+        x = residual(ctx, x, ak_nn_self_attention_ln(ctx, &l->self, &l->ln1, x, causal, cap, AK_ROLE_DEC_SELF, (int)i), p);
         ak_attn_memory cross = ak_nn_attention_memory(ctx, &l->cross, memory, memory);
-        x = residual(ctx, x, ak_nn_attention_forward(ctx, &l->cross, h, cross, src_mask, NULL, cap, AK_ROLE_CROSS, (int)i), p);
-        x = residual(ctx, x, ffn(ctx, l, p, ak_nn_layernorm_forward(ctx, &l->ln3, x)), p);
+        x = residual(ctx, x, ak_nn_attention_forward_ln(ctx, &l->cross, &l->ln2, x, cross, src_mask, cap, AK_ROLE_CROSS, (int)i), p);
+        x = residual(ctx, x, ffn(ctx, l, &l->ln3, p, x), p);
     }
     return ak_nn_layernorm_forward(ctx, &t->dec_norm, x);
 }
@@ -231,7 +272,7 @@ ak_tensor *ak_transformer_step(ak_ctx *ctx, const ak_transformer *t, ak_tf_state
         x = residual(ctx, x, a, p);
         h = ak_nn_layernorm_forward(ctx, &l->ln2, x);
         x = residual(ctx, x, ak_nn_attention_forward(ctx, &l->cross, h, s->cross[i], s->src_mask, NULL, s->cap, AK_ROLE_CROSS, (int)i), p);
-        x = residual(ctx, x, ffn(ctx, l, p, ak_nn_layernorm_forward(ctx, &l->ln3, x)), p);
+        x = residual(ctx, x, ffn(ctx, l, &l->ln3, p, x), p);
     }
     ak_tensor *logits = ak_nn_linear_forward(ctx, &t->gen, ak_nn_layernorm_forward(ctx, &t->dec_norm, x));
     s->t++;
