@@ -1,6 +1,6 @@
 /* ak_linear_grad: ak_linear's backward on raw buffers (see linear_grad.h).
- * Kept in step with ops/matmul.c by tests (test_ops_recompute.c and
- * test_ops_ffn.c compare with ak_linear's gradients bit for bit). */
+ * ak_linear's own node (ops/matmul.c) calls it too, so the fused ops and the
+ * plain linear layer cannot drift apart. */
 #include "ops/linear_grad.h"
 
 #include "core/threads.h"

@@ -8,6 +8,7 @@
 
 #include "core/threads.h"
 #include "kernels/gemm.h"
+#include "ops/linear_grad.h"
 
 #include <string.h>
 
@@ -137,36 +138,6 @@ ak_tensor *ak_matmul(ak_ctx *ctx, ak_tensor *a, ak_tensor *b, int ta, int tb)
 
 /* ---- linear ------------------------------------------------------------ */
 
-/* out[j] += sum over r of g[r * cols + j], rows in increasing order. Threads
- * split the columns into fixed blocks, so every column is summed by one
- * thread in the same order whatever the thread count. A block's double sums
- * run across its columns in SIMD lanes (an AVX-512 clone and the default,
- * the same additions in the same order, so the same bits). */
-enum { CB = 64 };
-__attribute__((target_clones("avx512f", "default"))) static void
-column_block_sums(const float *restrict g, int64_t rows, int64_t cols, int64_t w, float *restrict out)
-{
-    double acc[CB] = {0};
-    for (int64_t r = 0; r < rows; r++) {
-        const float *row = g + r * cols;
-#pragma omp simd
-        for (int64_t j = 0; j < w; j++)
-            acc[j] += row[j];
-    }
-    for (int64_t j = 0; j < w; j++)
-        out[j] += (float)acc[j];
-}
-
-static void add_column_sums(const float *g, int64_t rows, int64_t cols, float *out)
-{
-    int64_t blocks = (cols + CB - 1) / CB;
-#pragma omp parallel for schedule(static) if (rows * cols >= AK_PAR_MIN)
-    for (int64_t blk = 0; blk < blocks; blk++) {
-        int64_t j0 = blk * CB, w = cols - j0 < CB ? cols - j0 : CB;
-        column_block_sums(g + j0, rows, cols, w, out + j0);
-    }
-}
-
 /* y = x w^T + bias, x viewed as [rows, in], w [out, in]:
  *   dx (rows x in) += dy w            -> gemm(0, 0)
  *   dw (out x in)  += dy^T x          -> gemm(1, 0), one product over all rows
@@ -174,15 +145,8 @@ static void add_column_sums(const float *g, int64_t rows, int64_t cols, float *o
 static void linear_backward(ak_ctx *ctx, ak_node *n)
 {
     ak_tensor *x = n->in[0], *w = n->in[1], *bias = n->n_in > 2 ? n->in[2] : NULL;
-    int64_t out = w->shape[0], in = w->shape[1], rows = n->iarg[0];
-    const float *dy = n->out->grad;
     float *gx = ak_grad(ctx, x), *gw = ak_grad(ctx, w), *gbias = bias ? ak_grad(ctx, bias) : NULL;
-    if (gx)
-        ak_sgemm(0, 0, rows, in, out, 1.0f, dy, ld(out), w->data, ld(in), 1.0f, gx, ld(in));
-    if (gw)
-        ak_sgemm(1, 0, out, in, rows, 1.0f, dy, ld(out), x->data, ld(in), 1.0f, gw, ld(in));
-    if (gbias)
-        add_column_sums(dy, rows, out, gbias);
+    ak_linear_grad(n->iarg[0], w->shape[1], w->shape[0], n->out->grad, x->data, w->data, gx, gw, gbias);
 }
 
 ak_tensor *ak_linear(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_tensor *bias)
