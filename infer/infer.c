@@ -234,7 +234,9 @@ static int cmd_translate(const ak_infer_opts *o, ak_translator *t)
         .cfg = {.beam = o->beam, .nbest = o->nbest, .max_len = o->max_len, .alpha = o->alpha, .batch = o->batch}};
     if (ak_translator_need_text(t, &err) != 0 || ak_search_cfg_check(t, &s.cfg, &err) != 0)
         return fail(err.msg);
-    if ((o->show_attn || o->ppm || o->png) &&
+    /* A --layer/--head that names nothing is an error even when no map is
+       drawn: the user meant something that cannot happen. */
+    if ((o->show_attn || o->ppm || o->png || o->layer >= 0 || o->head >= 0) &&
         ak_attn_choice_check(ak_model_get_desc(t->model), o->role, o->layer, o->head, &err) != 0)
         return fail(err.msg);
     s.index_images = o->n_texts != 1;

@@ -477,6 +477,18 @@ Test(infer_cli, infer_end_to_end_texts_images_scores, .fini = cleanup)
     cr_expect_str_eq(err, "infer: --layer 2 out of range: the model has 2 cross attention layers (0..1)\n");
     free(out);
     free(err);
+    /* without a map asked for, an impossible --layer or --head is still refused */
+    snprintf(cmd, sizeof cmd, "bin/infer --ckpt %s --layer 2 'the cat'", ck);
+    cr_expect_eq(run(cmd, &out, &err), 2);
+    cr_expect_str_eq(err, "infer: --layer 2 out of range: the model has 2 cross attention layers (0..1)\n");
+    cr_expect_str_eq(out, "");
+    free(out);
+    free(err);
+    snprintf(cmd, sizeof cmd, "bin/infer --ckpt %s --head 2 'the cat'", ck);
+    cr_expect_eq(run(cmd, &out, &err), 2);
+    cr_expect(strstr(err, "--head 2 out of range") != NULL, "%s", err);
+    free(out);
+    free(err);
     cr_expect_eq(run("bin/infer --help", &out, &err), 0);
     cr_expect(strstr(out, "usage: infer --ckpt PATH") != NULL);
     free(out);
