@@ -97,6 +97,28 @@ AK_LOSS_VCLONE static void row_grad_write(const float *z, float *dz, int64_t V, 
     dz[t] -= g * on;
 }
 
+/* The number of rows whose target counts (not ignore_index), or -1 with the
+ * context failed on the first target outside [0, V). Both losses check their
+ * targets here so that they refuse the same inputs with the same words. */
+static int64_t count_targets(ak_ctx *ctx, const char *op, const char *what, const ak_tensor *shown,
+                             const int32_t *targets, int64_t rows, int64_t V, int32_t ignore_index)
+{
+    int64_t cnt = 0;
+    for (int64_t r = 0; r < rows; r++) {
+        int32_t t = targets[r];
+        if (t == ignore_index)
+            continue;
+        if (t < 0 || t >= V) {
+            char sx[64];
+            ak_ctx_fail(ctx, "%s: target %d at row %lld is outside [0, %lld) and is not ignore_index %d (%s %s)", op,
+                        (int)t, (long long)r, (long long)V, (int)ignore_index, what, ak_shape_str(shown, sx, sizeof sx));
+            return -1;
+        }
+        cnt++;
+    }
+    return cnt;
+}
+
 /* d loss / d z_rc = (softmax_rc - (1 - eps) [c == t_r] - eps / V) / count for a
  * counted row r (softmax_rc = exp(z_rc - lse_r)); 0 for an ignored row.
  * Scaled by the upstream gradient of the scalar loss. */
@@ -142,19 +164,9 @@ ak_tensor *ak_cross_entropy(ak_ctx *ctx, ak_tensor *logits, const int32_t *targe
     int64_t V = ak_dim(logits, -1), rows = ak_rows(logits);
     if (rows > 0 && !targets)
         return ak_ctx_fail(ctx, "cross_entropy: targets is NULL for logits %s", ak_shape_str(logits, sx, sizeof sx));
-    int64_t cnt = 0;
-    for (int64_t r = 0; r < rows; r++) {
-        int32_t t = targets[r];
-        if (t == ignore_index)
-            continue;
-        if (t < 0 || t >= V)
-            return ak_ctx_fail(ctx,
-                               "cross_entropy: target %d at row %lld is outside [0, %lld) and is not "
-                               "ignore_index %d (logits %s)",
-                               (int)t, (long long)r, (long long)V, (int)ignore_index,
-                               ak_shape_str(logits, sx, sizeof sx));
-        cnt++;
-    }
+    int64_t cnt = count_targets(ctx, "cross_entropy", "logits", logits, targets, rows, V, ignore_index);
+    if (cnt < 0)
+        return NULL;
     ak_tensor *y = ak_tensor_zeros(ctx, 0, NULL);
     ce_saved *sv = ak_arena_alloc(&ctx->arena, sizeof *sv);
     float *lse = ak_arena_alloc(&ctx->arena, sizeof(float) * (size_t)(rows ? rows : 1));
@@ -400,18 +412,9 @@ ak_tensor *ak_linear_cross_entropy(ak_ctx *ctx, ak_tensor *x, ak_tensor *w, ak_t
         return ak_ctx_fail(ctx, "linear_cross_entropy: expected smoothing in [0, 1], got %g", (double)smoothing);
     if (rows > 0 && !targets)
         return ak_ctx_fail(ctx, "linear_cross_entropy: targets is NULL for x %s", ak_shape_str(x, s1, sizeof s1));
-    int64_t cnt = 0;
-    for (int64_t r = 0; r < rows; r++) {
-        int32_t t = targets[r];
-        if (t == ignore_index)
-            continue;
-        if (t < 0 || t >= V)
-            return ak_ctx_fail(ctx,
-                               "linear_cross_entropy: target %d at row %lld is outside [0, %lld) and is not "
-                               "ignore_index %d (x %s)",
-                               (int)t, (long long)r, (long long)V, (int)ignore_index, ak_shape_str(x, s1, sizeof s1));
-        cnt++;
-    }
+    int64_t cnt = count_targets(ctx, "linear_cross_entropy", "x", x, targets, rows, V, ignore_index);
+    if (cnt < 0)
+        return NULL;
     int64_t ch = lce_chunk(rows, V);
     size_t nr = (size_t)(rows ? rows : 1);
     ak_tensor *y = ak_tensor_zeros(ctx, 0, NULL);
