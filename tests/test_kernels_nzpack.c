@@ -56,8 +56,9 @@ static int64_t nonzeros(const float *x, int64_t n, float *vals)
 }
 
 /* Packs and unpacks one case; checks count, mask bits, packed values and
- * the round trip bit for bit. */
-static void round_trip(int kind, int64_t n, int generic, int threads)
+ * the round trip bit for bit, each with its own message, and returns 1 when
+ * all of them held (the callers assert on it too). */
+static int round_trip(int kind, int64_t n, int generic, int threads)
 {
     ak_nz_force_generic(generic);
     ak_set_threads(threads);
@@ -69,8 +70,8 @@ static void round_trip(int kind, int64_t n, int generic, int threads)
     int64_t c = ak_nz_pack(work, n, mask), wc = nonzeros(x, n, want);
     cr_assert_eq(c, wc, "kind %d n %lld generic %d threads %d: %lld values, want %lld", kind, (long long)n, generic,
                  threads, (long long)c, (long long)wc);
-    cr_expect(memcmp(work, want, sizeof(float) * (size_t)c) == 0, "kind %d n %lld generic %d threads %d: values", kind,
-              (long long)n, generic, threads);
+    int ok = memcmp(work, want, sizeof(float) * (size_t)c) == 0;
+    cr_expect(ok, "kind %d n %lld generic %d threads %d: values", kind, (long long)n, generic, threads);
     int64_t wrong = 0;
     for (int64_t i = 0; i < n; i++) {
         uint32_t u;
@@ -78,11 +79,15 @@ static void round_trip(int kind, int64_t n, int generic, int threads)
         wrong += (int)(mask[i / 64] >> (i % 64) & 1u) != (u != 0);
     }
     cr_expect_eq(wrong, 0, "kind %d n %lld: %lld mask bits wrong", kind, (long long)n, (long long)wrong);
-    if (n % 64)
+    ok = ok && wrong == 0;
+    if (n % 64) {
         cr_expect_eq(mask[n / 64] >> (n % 64), 0, "bits past n are set");
+        ok = ok && mask[n / 64] >> (n % 64) == 0;
+    }
     ak_nz_unpack(mask, work, n, back);
-    cr_expect(memcmp(back, x, sizeof(float) * (size_t)n) == 0, "kind %d n %lld generic %d threads %d: round trip", kind,
-              (long long)n, generic, threads);
+    int same = memcmp(back, x, sizeof(float) * (size_t)n) == 0;
+    cr_expect(same, "kind %d n %lld generic %d threads %d: round trip", kind, (long long)n, generic, threads);
+    ok = ok && same;
     free(x);
     free(work);
     free(want);
@@ -90,6 +95,7 @@ static void round_trip(int kind, int64_t n, int generic, int threads)
     free(mask);
     ak_nz_force_generic(0);
     ak_set_threads(2);
+    return ok;
 }
 
 Test(kernels_nzpack, round_trip_on_both_paths_odd_sizes_and_special_values)
@@ -98,7 +104,8 @@ Test(kernels_nzpack, round_trip_on_both_paths_odd_sizes_and_special_values)
     for (int kind = 0; kind < 4; kind++)
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
             for (int generic = 0; generic <= 1; generic++)
-                round_trip(kind, sizes[s], generic, 1);
+                cr_expect(round_trip(kind, sizes[s], generic, 1), "kind %d n %lld generic %d", kind,
+                          (long long)sizes[s], generic);
 }
 
 /* Large enough to run threaded (AK_PAR_MIN): the ranges each thread packs
@@ -107,7 +114,9 @@ Test(kernels_nzpack, round_trip_for_1_2_4_threads)
 {
     for (int t = 1; t <= 4; t *= 2)
         for (int generic = 0; generic <= 1; generic++) {
-            round_trip(P_HALF, 3 * AK_PAR_MIN + 77, generic, t);
-            round_trip(P_SPECIAL, 2 * AK_PAR_MIN + 1, generic, t);
+            cr_expect(round_trip(P_HALF, 3 * AK_PAR_MIN + 77, generic, t), "half zeros, %d threads, generic %d", t,
+                      generic);
+            cr_expect(round_trip(P_SPECIAL, 2 * AK_PAR_MIN + 1, generic, t), "special values, %d threads, generic %d",
+                      t, generic);
         }
 }
